@@ -1,0 +1,38 @@
+# The two commands: `make run` (the whole system with demo data) and
+# `make test` (every test). Both install what is missing and start their own
+# Postgres and search server unless DATABASE_URL / ELASTICSEARCH_URL are set.
+
+SHELL := /bin/bash
+RUN_DIR ?= $(CURDIR)/.run
+LISTEN ?= 127.0.0.1:8080
+SEED_USERS ?= 500
+SEED_PROJECTS ?= 800
+SEED_HACKATHONS ?= 20
+
+export RUN_DIR
+
+.PHONY: run test deps build build-tests services-start services-stop clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build -c release --product hacksync
+
+build-tests: deps
+	swift build --build-tests
+
+run: build
+	@scripts/run.sh
+
+test: build-tests
+	@scripts/test.sh
+
+services-start: deps
+	@scripts/services.sh start
+
+services-stop:
+	@scripts/services.sh stop
+
+clean: services-stop
+	rm -rf .build $(RUN_DIR)

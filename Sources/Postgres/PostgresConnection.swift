@@ -1,0 +1,261 @@
+import CLibPQ
+import Foundation
+import Logging
+import Synchronization
+
+/// One libpq connection.
+///
+/// libpq calls block, so every call for this connection runs on its own serial
+/// dispatch queue, never on Swift's cooperative thread pool (two threads on
+/// this machine: one blocked query would stall the whole service).
+public final class PostgresConnection: @unchecked Sendable {
+    // @unchecked Sendable: `conn` is read and written only on `queue`, a serial
+    // queue; `cancelHandle` is libpq's thread-safe cancel object, guarded by a Mutex.
+    private let queue: DispatchQueue
+    private var conn: OpaquePointer?
+    private let cancelHandle = Mutex<PQHandle?>(nil)
+    public let logger: Logger
+
+    /// A libpq handle crossing from the connection's queue to its owner.
+    /// @unchecked Sendable: a PGconn is only dereferenced on the owning
+    /// connection's serial queue; a PGcancel is thread-safe by libpq's contract.
+    struct PQHandle: @unchecked Sendable {
+        let raw: OpaquePointer
+    }
+
+    private init(queue: DispatchQueue, conn: OpaquePointer, logger: Logger) {
+        self.queue = queue
+        self.conn = conn
+        self.logger = logger
+        let cancel = PQgetCancel(conn).map(PQHandle.init)
+        cancelHandle.withLock { $0 = cancel }
+    }
+
+    deinit {
+        if let conn { PQfinish(conn) }
+        cancelHandle.withLock { if let c = $0 { PQfreeCancel(c.raw) } }
+    }
+
+    /// Opens a connection. `conninfo` is a URI or a libpq key/value string;
+    /// its own settings win over the defaults given here.
+    public static func connect(
+        _ conninfo: String,
+        applicationName: String = "hacksync",
+        logger: Logger
+    ) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "hacksync.postgres.\(applicationName)")
+        let handle: PQHandle = try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                // Defaults first: with expand_dbname the caller's string overrides them.
+                let pairs: [(String, String)] = [
+                    ("application_name", applicationName),
+                    ("connect_timeout", "10"),
+                    ("keepalives", "1"),
+                    ("keepalives_idle", "10"),
+                    ("keepalives_interval", "5"),
+                    ("keepalives_count", "3"),
+                    ("dbname", conninfo),
+                ]
+                let keys = pairs.map { strdup($0.0) }
+                let values = pairs.map { strdup($0.1) }
+                defer { keys.forEach { free($0) }; values.forEach { free($0) } }
+                var keyPointers = keys.map { UnsafePointer($0) } + [nil]
+                var valuePointers = values.map { UnsafePointer($0) } + [nil]
+                guard let conn = PQconnectdbParams(&keyPointers, &valuePointers, 1) else {
+                    continuation.resume(throwing: PostgresError(.connectionFailed, "out of memory"))
+                    return
+                }
+                if PQstatus(conn) != CONNECTION_OK {
+                    let message = String(cString: PQerrorMessage(conn))
+                    PQfinish(conn)
+                    continuation.resume(throwing: PostgresError(.connectionFailed, message))
+                    return
+                }
+                continuation.resume(returning: PQHandle(raw: conn))
+            }
+        }
+        let connection = PostgresConnection(queue: queue, conn: handle.raw, logger: logger)
+        // Documents carry timestamps; render them the same way whatever the server's default.
+        try await connection.execute("SET TimeZone = 'UTC'; SET client_min_messages = warning")
+        return connection
+    }
+
+    /// Runs `body` with a new connection and closes it afterwards.
+    public static func withConnection<T: Sendable>(
+        _ conninfo: String,
+        applicationName: String = "hacksync",
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await connect(conninfo, applicationName: applicationName, logger: logger)
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// Closes the connection. Further calls fail with `.closed`.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                if let conn = self.conn { PQfinish(conn) }
+                self.conn = nil
+                continuation.resume()
+            }
+        }
+        cancelHandle.withLock { if let c = $0 { PQfreeCancel(c.raw) }; $0 = nil }
+    }
+
+    /// Runs one parameterized statement and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
+        let texts = parameters.map { $0?.postgresText }
+        return try await run { conn in
+            let cStrings = texts.map { $0.map { strdup($0) } ?? nil }
+            defer { cStrings.forEach { free($0) } }
+            let pointers = cStrings.map { UnsafePointer($0) }
+            let result = pointers.withUnsafeBufferPointer { buffer in
+                PQexecParams(conn, sql, Int32(texts.count), nil, buffer.baseAddress, nil, nil, 0)
+            }
+            return try Self.consume(result, conn: conn)
+        }
+    }
+
+    /// Runs one or more statements without parameters (simple query protocol).
+    /// Only for fixed SQL: migrations, SET, BEGIN/COMMIT.
+    public func execute(_ sql: String) async throws {
+        _ = try await run { conn in try Self.consume(PQexec(conn, sql), conn: conn) }
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
+    public func transaction<T: Sendable>(
+        _ begin: String = "BEGIN",
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await execute(begin)
+        do {
+            let result = try await body(self)
+            try await execute("COMMIT")
+            return result
+        } catch {
+            try? await execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// True while libpq believes the connection is usable.
+    public var isHealthy: Bool {
+        queue.sync { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    }
+
+    /// The backend's process id (for tests that terminate it).
+    public var backendPID: Int32 {
+        queue.sync { conn.map { PQbackendPID($0) } ?? 0 }
+    }
+
+    private func run<T: Sendable>(_ work: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+                queue.async {
+                    guard let conn = self.conn else {
+                        continuation.resume(throwing: PostgresError(.closed, "connection is closed"))
+                        return
+                    }
+                    continuation.resume(with: Result { try work(conn) })
+                }
+            }
+        } onCancel: {
+            self.cancelRunningQuery()
+        }
+    }
+
+    /// Asks the server to cancel whatever this connection is running (PQcancel is thread-safe).
+    public func cancelRunningQuery() {
+        cancelHandle.withLock { handle in
+            guard let handle else { return }
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(handle.raw, &buffer, Int32(buffer.count))
+        }
+    }
+
+    enum ListenEvent: Sendable {
+        case notification(PostgresNotification)
+        case failed(PostgresError)
+        case stopped
+    }
+
+    /// Occupies this connection's queue with a poll loop that reads
+    /// notifications until `stopped` is set (checked every 200 ms) or the
+    /// connection fails.
+    func pollNotifications(until stopped: StopFlag, _ emit: @escaping @Sendable (ListenEvent) -> Void) {
+        queue.async {
+            guard let conn = self.conn else {
+                emit(.failed(PostgresError(.closed, "connection is closed")))
+                return
+            }
+            let fd = PQsocket(conn)
+            while !stopped.isStopped {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, 200)
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    emit(.failed(PostgresError(.connectionLost, "poll failed: errno \(errno)")))
+                    return
+                }
+                if ready == 0 { continue }
+                if PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK {
+                    emit(.failed(PostgresError(.connectionLost, String(cString: PQerrorMessage(conn)))))
+                    return
+                }
+                while let pointer = PQnotifies(conn) {
+                    let note = pointer.pointee
+                    emit(.notification(PostgresNotification(
+                        channel: String(cString: note.relname),
+                        payload: String(cString: note.extra),
+                        backendPID: note.be_pid)))
+                    PQfreemem(pointer)
+                }
+            }
+            emit(.stopped)
+        }
+    }
+
+    static func consume(_ result: OpaquePointer?, conn: OpaquePointer) throws -> PostgresRows {
+        guard let result else {
+            throw PostgresError(connectionCode(conn), String(cString: PQerrorMessage(conn)))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(columns: [], rows: [], affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+        case PGRES_TUPLES_OK:
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+            var rows: [[String?]] = []
+            rows.reserveCapacity(rowCount)
+            for r in 0..<Int32(rowCount) {
+                var row: [String?] = []
+                row.reserveCapacity(columnCount)
+                for c in 0..<Int32(columnCount) {
+                    row.append(PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c)))
+                }
+                rows.append(row)
+            }
+            return PostgresRows(columns: columns, rows: rows, affectedRows: rowCount)
+        default:
+            let message = String(cString: PQresultErrorMessage(result))
+            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let code: PostgresError.Code = PQstatus(conn) == CONNECTION_OK ? .queryFailed : .connectionLost
+            throw PostgresError(code, message, sqlState: sqlState)
+        }
+    }
+
+    private static func connectionCode(_ conn: OpaquePointer) -> PostgresError.Code {
+        PQstatus(conn) == CONNECTION_OK ? .queryFailed : .connectionLost
+    }
+}

@@ -1,0 +1,73 @@
+import NIOCore
+
+/// Index and alias administration.
+extension ElasticsearchClient {
+    /// Cluster name and version from `GET /`; throws when unreachable.
+    public func ping() async throws -> String {
+        struct Info: Decodable {
+            struct Version: Decodable { var number: String? }
+            var cluster_name: String?
+            var version: Version?
+        }
+        let info = try await expectSuccess(.GET, "/", timeout: .seconds(5)).decode(Info.self)
+        return "\(info.cluster_name ?? "?") \(info.version?.number ?? "?")"
+    }
+
+    /// The indexes an alias points at; empty when the alias does not exist.
+    public func aliasTargets(_ alias: String) async throws -> [String] {
+        let response = try await send(.GET, "/_alias/\(alias)")
+        if response.status == 404 { return [] }
+        guard response.isSuccess else {
+            throw ElasticsearchError(.httpStatus, status: response.status, "GET /_alias/\(alias): \(response.text.prefix(300))")
+        }
+        return try response.decode([String: IgnoredValue].self).keys.sorted()
+    }
+
+    /// Names of existing indexes that start with `prefix`.
+    public func indexNames(startingWith prefix: String) async throws -> [String] {
+        struct Row: Decodable { var index: String }
+        let rows = try await expectSuccess(.GET, "/_cat/indices?format=json").decode([Row].self)
+        return rows.map(\.index).filter { $0.hasPrefix(prefix) }.sorted()
+    }
+
+    public func indexExists(_ name: String) async throws -> Bool {
+        let response = try await send(.HEAD, "/\(name)")
+        if response.status == 404 { return false }
+        guard response.isSuccess else {
+            throw ElasticsearchError(.httpStatus, status: response.status, "HEAD /\(name)")
+        }
+        return true
+    }
+
+    public func createIndex(_ name: String, definition: String) async throws {
+        try await expectSuccess(.PUT, "/\(name)", json: definition)
+    }
+
+    public func deleteIndex(_ name: String) async throws {
+        let response = try await send(.DELETE, "/\(name)")
+        guard response.isSuccess || response.status == 404 else {
+            throw ElasticsearchError(.httpStatus, status: response.status, "DELETE /\(name): \(response.text.prefix(300))")
+        }
+    }
+
+    /// Points `alias` at `index` and away from `remove`, in one atomic step.
+    public func moveAlias(_ alias: String, to index: String, removingFrom remove: [String] = []) async throws {
+        var actions = remove.map { #"{"remove":{"index":"\#($0)","alias":"\#(alias)"}}"# }
+        actions.append(#"{"add":{"index":"\#(index)","alias":"\#(alias)"}}"#)
+        try await expectSuccess(.POST, "/_aliases", json: #"{"actions":[\#(actions.joined(separator: ","))]}"#)
+    }
+
+    public func refresh(_ index: String) async throws {
+        try await expectSuccess(.POST, "/\(index)/_refresh")
+    }
+
+    public func count(_ index: String) async throws -> Int {
+        struct Count: Decodable { var count: Int }
+        return try await expectSuccess(.GET, "/\(index)/_count").decode(Count.self).count
+    }
+}
+
+/// Decodes any JSON value and keeps nothing.
+public struct IgnoredValue: Decodable, Sendable {
+    public init(from decoder: Decoder) throws {}
+}

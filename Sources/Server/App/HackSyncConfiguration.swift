@@ -1,0 +1,74 @@
+import Foundation
+import Sync
+
+/// Everything `hacksync serve` needs, resolved from flags and environment.
+public struct HackSyncConfiguration: Sendable {
+    /// libpq URI or key/value conninfo (`DATABASE_URL`).
+    public var databaseURL: String
+    /// `http(s)://[user:password@]host:port` (`ELASTICSEARCH_URL`).
+    public var elasticsearchURL: String
+    /// Admin HTTP listen address (`HACKSYNC_LISTEN`). Loopback by default:
+    /// the admin API is not meant to face the internet unguarded.
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8080
+    /// Prefix for alias and index names, so several deployments (or tests)
+    /// can share one cluster.
+    public var indexPrefix = ""
+    public var sync = SyncConfiguration()
+
+    public init(databaseURL: String, elasticsearchURL: String) {
+        self.databaseURL = databaseURL
+        self.elasticsearchURL = elasticsearchURL
+    }
+
+    /// Parses `host:port` (or `[v6]:port`, or `:port`).
+    public static func parseListenAddress(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigurationError(message: "listen address must be host:port, got \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A database URL or conninfo with its password replaced by `***`, for logs.
+public func redactedDatabaseURL(_ text: String) -> String {
+    if text.contains("://") {
+        guard var components = URLComponents(string: text) else { return "<unparseable database URL>" }
+        if components.password != nil { components.password = "***" }
+        if let items = components.queryItems {
+            components.queryItems = items.map { $0.name == "password" ? URLQueryItem(name: "password", value: "***") : $0 }
+        }
+        return components.string ?? "<unparseable database URL>"
+    }
+    // key=value conninfo: blank out password=..., quoted or not.
+    var result = ""
+    var rest = Substring(text)
+    while let range = rest.range(of: "password") {
+        result += rest[..<range.upperBound]
+        rest = rest[range.upperBound...]
+        let trimmed = rest.drop { $0 == " " }
+        guard trimmed.first == "=" else { continue }
+        var value = trimmed.dropFirst().drop { $0 == " " }
+        if value.first == "'" {
+            value = value.dropFirst()
+            var escaped = false
+            while let c = value.first {
+                value = value.dropFirst()
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "'" { break }
+            }
+        } else {
+            value = value.drop { $0 != " " }
+        }
+        result += "=***"
+        rest = value
+    }
+    return result + rest
+}

@@ -1,0 +1,96 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// A small HTTP/1.1 server on SwiftNIO's async channels, for the admin API.
+/// Requests are read whole (bodies up to `maxBodySize`) and passed to the
+/// responder; keep-alive is honoured.
+public struct HTTPServer: Service {
+    public var host: String
+    public var port: Int
+    public var responder: any HTTPResponder
+    /// Admin requests are small JSON documents; a larger body is refused with 413.
+    public var maxBodySize = 1 << 20
+    public var logger: Logger
+    /// Called with the bound port (useful with port 0).
+    public var onBound: @Sendable (Int) -> Void
+
+    public init(host: String, port: Int, responder: any HTTPResponder, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.host = host
+        self.port = port
+        self.responder = responder
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let boundPort = server.channel.localAddress?.port ?? port
+        logger.notice("HTTP server listening", metadata: ["http.address": "\(host):\(boundPort)"])
+        onBound(boundPort)
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body = ByteBuffer()
+                var tooLarge = false
+                for try await part in inbound {
+                    switch part {
+                    case .head(let h):
+                        head = h
+                        body.clear()
+                        tooLarge = false
+                    case .body(var chunk):
+                        if body.readableBytes + chunk.readableBytes > maxBodySize { tooLarge = true } else { body.writeBuffer(&chunk) }
+                    case .end:
+                        guard let h = head else { continue }
+                        let response: HTTPResponse = tooLarge
+                            ? .error(.payloadTooLarge, "request body larger than \(maxBodySize) bytes")
+                            : await responder.respond(to: HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body))
+                        let keepAlive = h.isKeepAlive && !tooLarge
+                        try await write(response, for: h, keepAlive: keepAlive, to: outbound)
+                        if !keepAlive { return }
+                        head = nil
+                    }
+                }
+            }
+        } catch {
+            logger.debug("HTTP connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func write(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool,
+                       to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
+        try await outbound.write(.head(head))
+        if request.method != .HEAD && response.body.readableBytes > 0 {
+            try await outbound.write(.body(.byteBuffer(response.body)))
+        }
+        try await outbound.write(.end(nil))
+    }
+}

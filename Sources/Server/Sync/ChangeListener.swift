@@ -1,0 +1,65 @@
+import Logging
+import Postgres
+import ServiceLifecycle
+import Sync
+
+/// Holds a dedicated LISTEN connection and turns every notification into a
+/// wake-up of the sync engine. Reconnects with backoff when the connection
+/// drops, and wakes the engine after each (re)connect so that changes
+/// committed while it was away are caught up at once.
+public struct ChangeListener: Service {
+    public static let channel = "hacksync"
+
+    let databaseURL: String
+    let wake: WakeSignal
+    let statistics: SyncStatistics
+    let retry: RetryPolicy
+    let logger: Logger
+
+    public init(databaseURL: String, wake: WakeSignal, statistics: SyncStatistics, retry: RetryPolicy = .init(), logger: Logger) {
+        self.databaseURL = databaseURL
+        self.wake = wake
+        self.statistics = statistics
+        self.retry = retry
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var failures = 0
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await listenOnce()
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                // A connection that was up counts as a fresh start for the backoff.
+                let wasListening = statistics.snapshot.listening
+                failures = wasListening ? 1 : failures + 1
+                statistics.update { $0.listening = false }
+                logger.warning("LISTEN connection failed; reconnecting", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                let delay = retry.delay(afterFailures: failures, using: &generator)
+                try? await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: delay)
+                }
+            }
+        }
+        statistics.update { $0.listening = false }
+    }
+
+    private func listenOnce() async throws {
+        let connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-listen", logger: logger)
+        defer { Task { await connection.close() } }
+        let notifications = try await connection.notifications(channel: Self.channel)
+        statistics.update { $0.listening = true }
+        logger.info("listening for changes", metadata: ["pg.channel": "\(Self.channel)"])
+        wake.signal()  // catch up on whatever was committed before LISTEN
+        for try await _ in notifications {
+            statistics.update { $0.notificationsReceived += 1 }
+            wake.signal()
+        }
+        throw PostgresError(.connectionLost, "notification stream ended")
+    }
+}

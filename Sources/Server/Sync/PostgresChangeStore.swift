@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import Postgres
+import Sync
+
+/// The change log in Postgres, as the sync engine's `ChangeStore`.
+///
+/// Owns one connection, opened on first use and again after it breaks. The
+/// connection holds the leader lock: only one HackSync instance drains the
+/// log at a time; a second one waits as a standby until the first is gone.
+public actor PostgresChangeStore: ChangeStore {
+    /// Session-level advisory lock held by the instance that syncs.
+    public static let leaderLock: Int64 = 7_261_002
+
+    let databaseURL: String
+    let logger: Logger
+    private var connection: PostgresConnection?
+
+    public init(databaseURL: String, logger: Logger) {
+        self.databaseURL = databaseURL
+        self.logger = logger
+    }
+
+    public func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {
+        try await withConnection { connection in
+            let pending = try await connection.query(
+                """
+                SELECT seq, extract(epoch FROM created_at)::float8
+                FROM sync.changes
+                WHERE processed_at IS NULL AND seq <> ALL ($2::bigint[])
+                ORDER BY seq LIMIT $1
+                """,
+                [limit, Array(excluding)])
+            guard !pending.isEmpty else { return nil }
+            let seqs = pending.rows.compactMap { $0.int64(0) }
+            let oldest = pending.rows.compactMap { $0.double(1) }.min().map { Date(timeIntervalSince1970: $0) }
+            let rows = try await connection.query("SELECT version, entity, id, doc FROM sync.read_affected($1::bigint[])", [seqs])
+            var version: Int64 = 0
+            var documents: [DocumentState] = []
+            documents.reserveCapacity(rows.count)
+            for row in rows.rows {
+                version = row.int64(0) ?? version
+                guard let name = row.string(1), let entity = Entity(rawValue: name), let id = row.int64(2) else { continue }
+                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(3)))
+            }
+            return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, documents: DocumentBatch(version: version, documents: documents))
+        }
+    }
+
+    public func settle(seqs: [Int64], rejected: [RejectedDocument]) async throws {
+        try await withConnection { connection in
+            try await connection.transaction { connection in
+                try await connection.query(
+                    "UPDATE sync.changes SET processed_at = clock_timestamp() WHERE seq = ANY ($1::bigint[])", [seqs])
+                for document in rejected {
+                    try await connection.query(
+                        """
+                        INSERT INTO sync.dead_letters (entity, doc_id, error_type, error_reason, document)
+                        VALUES ($1, $2, $3, $4, $5::jsonb)
+                        ON CONFLICT (entity, doc_id) DO UPDATE SET
+                            error_type = excluded.error_type, error_reason = excluded.error_reason,
+                            document = excluded.document, attempts = sync.dead_letters.attempts + 1,
+                            last_seen = now(), resolved_at = NULL
+                        """,
+                        [document.ref.entity.rawValue, document.ref.id, document.errorType, document.reason, document.json])
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on the leader connection, opening it (and waiting for the
+    /// leader lock) if needed; drops the connection when it broke.
+    private func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await currentConnection()
+        do {
+            return try await body(connection)
+        } catch let error as PostgresError where error.isConnectionError || !connection.isHealthy {
+            self.connection = nil
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func currentConnection() async throws -> PostgresConnection {
+        if let connection, connection.isHealthy { return connection }
+        if let stale = connection { await stale.close() }
+        connection = nil
+        let fresh = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-sync", logger: logger)
+        var announced = false
+        while try await fresh.query("SELECT pg_try_advisory_lock($1)", [Self.leaderLock]).scalar != "t" {
+            if !announced {
+                logger.notice("another hacksync instance holds the leader lock; waiting as standby")
+                announced = true
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+        if announced { logger.notice("leader lock acquired; syncing") }
+        connection = fresh
+        return fresh
+    }
+}

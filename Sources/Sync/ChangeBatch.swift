@@ -1,0 +1,17 @@
+import Foundation
+
+/// A claimed slice of the change log with the documents it affects, read at
+/// claim time.
+public struct ChangeBatch: Sendable {
+    /// The change-log rows this batch settles once written.
+    public var seqs: [Int64]
+    /// When the oldest of those changes was captured (for lag).
+    public var oldestCapturedAt: Date?
+    public var documents: DocumentBatch
+
+    public init(seqs: [Int64], oldestCapturedAt: Date?, documents: DocumentBatch) {
+        self.seqs = seqs
+        self.oldestCapturedAt = oldestCapturedAt
+        self.documents = documents
+    }
+}

@@ -1,0 +1,44 @@
+/// Where changes come from and settle: the Postgres change log.
+public protocol ChangeStore: Sendable {
+    /// Claims up to `limit` unprocessed changes (skipping `excluding`, the
+    /// ones already in flight) and reads every document they affect.
+    /// Returns nil when nothing is pending.
+    func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch?
+
+    /// Marks changes as synced and parks rejected documents, in one transaction.
+    func settle(seqs: [Int64], rejected: [RejectedDocument]) async throws
+}
+
+/// Where documents go: the search index.
+public protocol DocumentIndex: Sendable {
+    /// Writes every document of the batch; returns an outcome per document.
+    /// Throws only when the request as a whole failed.
+    func write(_ batch: DocumentBatch) async throws -> [DocumentRef: WriteOutcome]
+}
+
+/// What became of one document write.
+public enum WriteOutcome: Sendable, Equatable {
+    /// Written (or deleted, or already absent).
+    case applied
+    /// The index already holds a newer version: nothing to do.
+    case superseded
+    /// Rejected for a reason retrying cannot fix (a mapping error).
+    case rejected(type: String, reason: String)
+    /// Failed for a reason a retry may fix (429, 5xx, index missing).
+    case retry(reason: String)
+}
+
+/// A document the index refused, parked in the dead-letter table.
+public struct RejectedDocument: Sendable, Equatable {
+    public var ref: DocumentRef
+    public var json: String?
+    public var errorType: String
+    public var reason: String
+
+    public init(ref: DocumentRef, json: String?, errorType: String, reason: String) {
+        self.ref = ref
+        self.json = json
+        self.errorType = errorType
+        self.reason = reason
+    }
+}

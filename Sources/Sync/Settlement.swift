@@ -1,0 +1,31 @@
+/// What to do with a batch once the index answered: pure logic, so every
+/// combination of outcomes is unit-tested without a cluster.
+public struct Settlement: Sendable, Equatable {
+    /// Documents the index refused for good; they go to the dead-letter table.
+    public var rejected: [RejectedDocument]
+    /// Documents now current in the index (their dead-letter entries resolve).
+    public var applied: [DocumentRef]
+    /// Reasons some documents must be written again; non-empty means the
+    /// batch's changes stay pending and the batch is retried after a backoff.
+    public var retryReasons: [String]
+
+    public var needsRetry: Bool { !retryReasons.isEmpty }
+
+    public init(batch: DocumentBatch, outcomes: [DocumentRef: WriteOutcome]) {
+        rejected = []
+        applied = []
+        retryReasons = []
+        for document in batch.documents {
+            switch outcomes[document.ref] {
+            case .applied?, .superseded?:
+                applied.append(document.ref)
+            case .rejected(let type, let reason)?:
+                rejected.append(RejectedDocument(ref: document.ref, json: document.json, errorType: type, reason: reason))
+            case .retry(let reason)?:
+                retryReasons.append("\(document.ref): \(reason)")
+            case nil:
+                retryReasons.append("\(document.ref): no result from the index")
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// Tuning of the sync pipeline.
+public struct SyncConfiguration: Sendable {
+    /// Change-log rows claimed per batch. A user rename can fan out to many
+    /// project documents; 500 changes keeps a bulk body in the low megabytes
+    /// while amortising round trips under bursts.
+    public var batchSize: Int = 500
+    /// Bulk requests in flight at once. Two lets Postgres read the next batch
+    /// while Elasticsearch indexes the previous one; more buys little on a
+    /// small cluster and grows the work lost to a crash.
+    public var pipelineDepth: Int = 2
+    /// How often the change log is scanned without a notification. Covers
+    /// NOTIFYs that were never received (listener reconnecting, service down).
+    public var catchUpInterval: Duration = .seconds(1)
+    /// Backoff after a failed batch (Elasticsearch or Postgres unavailable).
+    public var retry = RetryPolicy()
+
+    public init() {}
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Drains the change log into the search index.
+///
+/// Wakes on a signal (a NOTIFY) or every `catchUpInterval`, claims pending
+/// changes in batches, writes the documents they affect and settles the
+/// changes only after the index acknowledged every document. A failure
+/// leaves the changes pending: the change log is the buffer, and the next
+/// attempt re-reads current state from Postgres.
+public final class SyncEngine: Service {
+    let store: any ChangeStore
+    let index: any DocumentIndex
+    let wake: WakeSignal
+    let configuration: SyncConfiguration
+    let statistics: SyncStatistics
+    let logger: Logger
+
+    public init(
+        store: any ChangeStore,
+        index: any DocumentIndex,
+        wake: WakeSignal,
+        configuration: SyncConfiguration = .init(),
+        statistics: SyncStatistics = .init(),
+        logger: Logger
+    ) {
+        self.store = store
+        self.index = index
+        self.wake = wake
+        self.configuration = configuration
+        self.statistics = statistics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await drainForever()
+        } onGracefulShutdown: {
+            self.wake.signal()
+        }
+    }
+
+    private struct Completed: Sendable {
+        var batch: ChangeBatch
+        var result: Result<[DocumentRef: WriteOutcome], any Error>
+    }
+
+    private func drainForever() async throws {
+        var claimed = Set<Int64>()
+        var inFlight = 0
+        var failures = 0
+        var generator = SystemRandomNumberGenerator()
+
+        try await withThrowingTaskGroup(of: Completed.self) { group in
+            while true {
+                let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+                if stopping && inFlight == 0 { return }
+
+                if !stopping && inFlight < configuration.pipelineDepth {
+                    do {
+                        if let batch = try await store.nextBatch(limit: configuration.batchSize, excluding: claimed) {
+                            claimed.formUnion(batch.seqs)
+                            inFlight += 1
+                            let index = self.index
+                            group.addTask {
+                                do {
+                                    return Completed(batch: batch, result: .success(try await index.write(batch.documents)))
+                                } catch {
+                                    return Completed(batch: batch, result: .failure(error))
+                                }
+                            }
+                            continue
+                        }
+                    } catch {
+                        failures += 1
+                        recordFailure("reading changes", error)
+                        if inFlight == 0 {
+                            await backoff(failures: failures, using: &generator)
+                            continue
+                        }
+                    }
+                }
+
+                if inFlight == 0 {
+                    await wake.wait(timeout: configuration.catchUpInterval)
+                    continue
+                }
+
+                guard let completed = try await group.next() else { continue }
+                inFlight -= 1
+                claimed.subtract(completed.batch.seqs)
+                if await settle(completed) {
+                    failures = 0
+                } else {
+                    failures += 1
+                    await backoff(failures: failures, using: &generator)
+                }
+            }
+        }
+    }
+
+    /// Settles a written batch. Returns false when it must be retried.
+    private func settle(_ completed: Completed) async -> Bool {
+        let batch = completed.batch
+        switch completed.result {
+        case .failure(let error):
+            recordFailure("writing \(batch.documents.documents.count) documents", error)
+            return false
+        case .success(let outcomes):
+            let settlement = Settlement(batch: batch.documents, outcomes: outcomes)
+            if settlement.needsRetry {
+                recordFailure("index refused some documents", SyncFailure(reasons: settlement.retryReasons))
+                return false
+            }
+            do {
+                try await store.settle(seqs: batch.seqs, rejected: settlement.rejected)
+            } catch {
+                recordFailure("settling changes", error)
+                return false
+            }
+            for rejected in settlement.rejected {
+                logger.warning("document rejected by the index, parked in the dead-letter table", metadata: [
+                    "doc": "\(rejected.ref)", "error.type": "\(rejected.errorType)", "error.reason": "\(rejected.reason)",
+                ])
+            }
+            recordSuccess(batch, settlement)
+            return true
+        }
+    }
+
+    private func recordSuccess(_ batch: ChangeBatch, _ settlement: Settlement) {
+        let now = Date()
+        let deleted = batch.documents.documents.filter { $0.json == nil }.count
+        statistics.update { s in
+            s.batches += 1
+            s.changesSynced += batch.seqs.count
+            s.documentsWritten += batch.documents.documents.count - deleted - settlement.rejected.count
+            s.documentsDeleted += deleted
+            s.documentsRejected += settlement.rejected.count
+            s.consecutiveFailures = 0
+            s.lastSyncAt = now
+            s.lastLagSeconds = batch.oldestCapturedAt.map { now.timeIntervalSince($0) }
+        }
+        logger.debug("batch synced", metadata: [
+            "changes": "\(batch.seqs.count)", "documents": "\(batch.documents.documents.count)",
+            "version": "\(batch.documents.version)",
+        ])
+    }
+
+    private func recordFailure(_ what: String, _ error: any Error) {
+        let now = Date()
+        statistics.update { s in
+            s.failures += 1
+            s.consecutiveFailures += 1
+            s.lastError = "\(what): \(error)"
+            s.lastErrorAt = now
+        }
+        logger.warning("sync failed, changes stay pending and will be retried", metadata: [
+            "step": "\(what)", "error": "\(error)",
+        ])
+    }
+
+    private func backoff(failures: Int, using generator: inout SystemRandomNumberGenerator) async {
+        let delay = configuration.retry.delay(afterFailures: failures, using: &generator)
+        try? await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: delay)
+        }
+    }
+}
+
+/// Items the index asked to retry.
+public struct SyncFailure: Error, CustomStringConvertible {
+    public var reasons: [String]
+    public var description: String {
+        reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? " (+\(reasons.count - 3) more)" : "")
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import Server
+
+@main
+struct HackSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hacksync",
+        abstract: "Keeps Elasticsearch and live clients in step with Postgres.",
+        subcommands: [Migrate.self, Serve.self, Seed.self])
+}
+
+/// Options every command shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Postgres URI or conninfo. Default: $DATABASE_URL.")
+    var databaseURL: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error. Default: $LOG_LEVEL or info.")
+    var logLevel: String?
+
+    func resolvedDatabaseURL() throws -> String {
+        guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
+            throw ValidationError("no database: pass --database-url or set DATABASE_URL")
+        }
+        return url
+    }
+
+    func makeLogger(_ label: String) -> Logger {
+        let levelText = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+        let level = Logger.Level(rawValue: levelText.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update the schema, change log and capture triggers (idempotent).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "The triggers/ folder. Default: $HACKSYNC_MIGRATIONS, ./triggers, or the one beside the binary.")
+    var migrations: String?
+
+    func run() async throws {
+        let logger = common.makeLogger("hacksync.migrate")
+        let migrator = try Migrator(directory: try locateMigrations(explicit: migrations))
+        let applied = try await PostgresConnection.withConnection(try common.resolvedDatabaseURL(), applicationName: "hacksync-migrate", logger: logger) {
+            try await migrator.migrate($0, logger: logger)
+        }
+        print(applied.isEmpty ? "schema is up to date" : "applied \(applied.count): \(applied.joined(separator: ", "))")
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the listener, the sync engine and the admin HTTP server until SIGTERM.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Elasticsearch URL, http(s)://[user:password@]host:port. Default: $ELASTICSEARCH_URL.")
+    var elasticsearchURL: String?
+
+    @Option(help: "Admin HTTP address host:port. Default: $HACKSYNC_LISTEN or 127.0.0.1:8080.")
+    var listen: String?
+
+    @Option(help: "Prefix for index and alias names. Default: $HACKSYNC_INDEX_PREFIX or none.")
+    var indexPrefix: String?
+
+    @Option(help: "Change-log rows per batch.")
+    var batchSize: Int?
+
+    @Option(help: "Seconds between catch-up scans of the change log.")
+    var catchUpInterval: Double?
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let logger = common.makeLogger("hacksync")
+        guard let esURL = elasticsearchURL ?? env["ELASTICSEARCH_URL"], !esURL.isEmpty else {
+            throw ValidationError("no search cluster: pass --elasticsearch-url or set ELASTICSEARCH_URL")
+        }
+        var configuration = HackSyncConfiguration(databaseURL: try common.resolvedDatabaseURL(), elasticsearchURL: esURL)
+        let address = try HackSyncConfiguration.parseListenAddress(listen ?? env["HACKSYNC_LISTEN"] ?? "127.0.0.1:8080")
+        configuration.listenHost = address.host
+        configuration.listenPort = address.port
+        configuration.indexPrefix = indexPrefix ?? env["HACKSYNC_INDEX_PREFIX"] ?? ""
+        if let batchSize {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+            configuration.sync.batchSize = batchSize
+        }
+        if let catchUpInterval {
+            guard catchUpInterval > 0 else { throw ValidationError("--catch-up-interval must be positive") }
+            configuration.sync.catchUpInterval = .milliseconds(Int(catchUpInterval * 1000))
+        }
+        try await HackSyncService(configuration: configuration, logger: logger).run()
+    }
+}
+
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Insert realistic demo data.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Number of users.") var users = 200
+    @Option(help: "Number of hackathons.") var hackathons = 12
+    @Option(help: "Number of projects.") var projects = 300
+    @Option(help: "Random seed (same seed, same data).") var seed: UInt64 = 42
+
+    func run() async throws {
+        let logger = common.makeLogger("hacksync.seed")
+        var seeder = DemoSeeder()
+        seeder.users = users
+        seeder.hackathons = hackathons
+        seeder.projects = projects
+        seeder.seed = seed
+        let counts = try await PostgresConnection.withConnection(try common.resolvedDatabaseURL(), applicationName: "hacksync-seed", logger: logger) {
+            try await seeder.run($0, logger: logger)
+        }
+        print("seeded \(counts)")
+    }
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Starts and stops the throwaway Postgres cluster and search server that
+# `make run` and `make test` use. State lives in $RUN_DIR (default .run/).
+#
+#   scripts/services.sh start   # writes $RUN_DIR/env with the URLs
+#   scripts/services.sh stop
+#
+# DATABASE_URL / ELASTICSEARCH_URL already set in the environment are kept:
+# nothing is started for them.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN_DIR=${RUN_DIR:-$ROOT/.run}
+VENV=${VENV:-$ROOT/.venv}
+ENV_FILE=$RUN_DIR/env
+
+pg_bin() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] || { echo "services: no PostgreSQL server found (apt-get install postgresql)" >&2; exit 1; }
+    echo "$dir"
+}
+
+# Runs a command as the postgres user when we are root (initdb refuses root).
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_postgres() {
+    local bin port data
+    bin=$(pg_bin)
+    # The data folder lives under /tmp: the postgres user may not be able to
+    # enter the checkout (a clone under /root, say).
+    data=$(mktemp -d /tmp/hacksync-pg.XXXXXX)
+    echo "$data" >"$RUN_DIR/pg.path"
+    port=$(free_port)
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
+    chmod 700 "$data"
+    as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$RUN_DIR/initdb.log" 2>&1 \
+        || { cat "$RUN_DIR/initdb.log" >&2; exit 1; }
+    cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$data'
+wal_level = logical
+max_replication_slots = 16
+max_wal_senders = 16
+max_connections = 300
+fsync = ${PG_FSYNC:-on}
+synchronous_commit = ${PG_SYNCHRONOUS_COMMIT:-on}
+log_min_messages = warning
+CONF
+    as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+    as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAtc "CREATE DATABASE hacksync" >/dev/null
+    {
+        echo "export DATABASE_URL=postgresql://postgres@127.0.0.1:$port/hacksync"
+        echo "export HACKSYNC_PG_BIN=$bin"
+        echo "export HACKSYNC_PG_DATA=$data"
+        echo "export HACKSYNC_PG_PORT=$port"
+    } >>"$ENV_FILE"
+}
+
+start_search() {
+    local bin pid url
+    bin=$("$VENV/bin/python" -c 'import osmem_server; print(osmem_server.resolve_binary())')
+    nohup "$bin" -addr 127.0.0.1:0 -no-ja -no-stdin-watch >"$RUN_DIR/search.out" 2>"$RUN_DIR/search.log" &
+    pid=$!
+    for _ in $(seq 1 100); do
+        url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$RUN_DIR/search.out" | head -n 1)
+        [ -n "$url" ] && break
+        sleep 0.1
+    done
+    [ -n "$url" ] || { echo "services: search server did not start" >&2; cat "$RUN_DIR/search.log" >&2; exit 1; }
+    echo "$pid" >"$RUN_DIR/search.pid"
+    {
+        echo "export ELASTICSEARCH_URL=$url"
+        echo "export HACKSYNC_SEARCH_BIN=$bin"
+        echo "export HACKSYNC_SEARCH_PID_FILE=$RUN_DIR/search.pid"
+    } >>"$ENV_FILE"
+}
+
+start() {
+    stop >/dev/null 2>&1 || true
+    mkdir -p "$RUN_DIR"
+    : >"$ENV_FILE"
+    if [ -n "${DATABASE_URL:-}" ]; then
+        echo "export DATABASE_URL='$DATABASE_URL'" >>"$ENV_FILE"
+    else
+        start_postgres
+    fi
+    if [ -n "${ELASTICSEARCH_URL:-}" ]; then
+        echo "export ELASTICSEARCH_URL='$ELASTICSEARCH_URL'" >>"$ENV_FILE"
+    else
+        start_search
+    fi
+}
+
+stop() {
+    if [ -f "$RUN_DIR/search.pid" ]; then
+        kill "$(cat "$RUN_DIR/search.pid")" 2>/dev/null || true
+        rm -f "$RUN_DIR/search.pid"
+    fi
+    if [ -f "$RUN_DIR/pg.path" ]; then
+        local data
+        data=$(cat "$RUN_DIR/pg.path")
+        if [ -f "$data/postmaster.pid" ]; then
+            as_pg "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+        fi
+        rm -rf "$data" "$RUN_DIR/pg.path"
+    fi
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,10 @@
+-- Shared pieces of the capture triggers.
+
+-- Wakes the listener. The payload is the statement's range of change-log
+-- seqs ("17" or "17-42"), never row data: NOTIFY payloads are capped at 8000
+-- bytes and the listener reads the rows themselves anyway.
+CREATE OR REPLACE FUNCTION sync.notify_range(lo bigint, hi bigint) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_notify('hacksync', CASE WHEN lo = hi THEN lo::text ELSE lo || '-' || hi END)
+    WHERE lo IS NOT NULL;
+$$;
