@@ -14,6 +14,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private let queue: DispatchQueue
     private var conn: OpaquePointer?
     private let cancelHandle = Mutex<PQHandle?>(nil)
+    /// The LISTEN poll loop's stop flag, while one runs on `queue`.
+    private let pollLoop = Mutex<StopFlag?>(nil)
     public let logger: Logger
 
     /// A libpq handle crossing from the connection's queue to its owner.
@@ -100,6 +102,8 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Closes the connection. Further calls fail with `.closed`.
     public func close() async {
+        // A poll loop holds the queue; stop it first or the close below never runs.
+        pollLoop.withLock { $0?.stop() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 if let conn = self.conn { PQfinish(conn) }
@@ -192,7 +196,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// notifications until `stopped` is set (checked every 200 ms) or the
     /// connection fails.
     func pollNotifications(until stopped: StopFlag, _ emit: @escaping @Sendable (ListenEvent) -> Void) {
+        pollLoop.withLock { $0 = stopped }
         queue.async {
+            defer { self.pollLoop.withLock { $0 = nil } }
             guard let conn = self.conn else {
                 emit(.failed(PostgresError(.closed, "connection is closed")))
                 return

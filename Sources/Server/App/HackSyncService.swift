@@ -28,13 +28,6 @@ public struct HackSyncService {
             "pg.url": "\(redactedDatabaseURL(configuration.databaseURL))",
             "es.url": "\(esURL)",
         ])
-        do {
-            try await indexes.ensure()
-        } catch {
-            // Not fatal: the engine retries, and recreates indexes, once the cluster is back.
-            logger.warning("Elasticsearch not ready at start; will retry", metadata: ["error": "\(error)"])
-        }
-
         let store = PostgresChangeStore(databaseURL: configuration.databaseURL, logger: logger)
         let engine = SyncEngine(
             store: store,

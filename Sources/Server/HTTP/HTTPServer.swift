@@ -39,7 +39,8 @@ public struct HTTPServer: Service {
         let boundPort = server.channel.localAddress?.port ?? port
         logger.notice("HTTP server listening", metadata: ["http.address": "\(host):\(boundPort)"])
         onBound(boundPort)
-        try await cancelWhenGracefulShutdown {
+        do {
+            try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
@@ -47,7 +48,11 @@ public struct HTTPServer: Service {
                     }
                 }
             }
+            }
+        } catch is CancellationError {
+            // Graceful shutdown: the listening socket is closed; not an error.
         }
+        logger.info("HTTP server stopped")
     }
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {

@@ -60,6 +60,8 @@ public struct ChangeListener: Service {
             statistics.update { $0.notificationsReceived += 1 }
             wake.signal()
         }
+        // The stream also ends when this task is cancelled (shutdown).
+        try Task.checkCancellation()
         throw PostgresError(.connectionLost, "notification stream ended")
     }
 }

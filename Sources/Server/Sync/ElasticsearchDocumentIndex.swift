@@ -2,25 +2,35 @@ import Logging
 import NIOCore
 import Search
 import Sync
+import Synchronization
 
 /// Elasticsearch as the sync engine's `DocumentIndex`.
 ///
 /// Writes go to the aliases with `require_alias`, so a wiped cluster fails the
 /// items (and the engine retries) instead of Elasticsearch inventing an index
 /// with dynamic mappings. A missing alias is recreated before the retry.
-public struct ElasticsearchDocumentIndex: DocumentIndex {
+public final class ElasticsearchDocumentIndex: DocumentIndex {
     let client: ElasticsearchClient
     let indexes: SearchIndexes
     let logger: Logger
+    /// Whether the aliases were checked since start or since one went missing.
+    /// Checked lazily, on the first write, so that start-up never waits for
+    /// a cluster that is down.
+    private let aliasesChecked: Mutex<Bool>
 
     public init(client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
         self.client = client
         self.indexes = indexes
         self.logger = logger
+        self.aliasesChecked = Mutex(false)
     }
 
     public func write(_ batch: DocumentBatch) async throws -> [DocumentRef: WriteOutcome] {
         guard !batch.documents.isEmpty else { return [:] }
+        if !aliasesChecked.withLock({ $0 }) {
+            try await indexes.ensure()
+            aliasesChecked.withLock { $0 = true }
+        }
         var request = BulkRequest()
         for document in batch.documents {
             let alias = indexes.alias(for: document.ref.entity)
@@ -43,8 +53,8 @@ public struct ElasticsearchDocumentIndex: DocumentIndex {
             outcomes[document.ref] = outcome
         }
         if missingIndex {
-            logger.warning("an index alias is missing; recreating the indexes before the retry")
-            try await indexes.ensure()
+            logger.warning("an index alias is missing; it is recreated before the retry")
+            aliasesChecked.withLock { $0 = false }
         }
         return outcomes
     }

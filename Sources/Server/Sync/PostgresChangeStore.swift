@@ -14,10 +14,14 @@ public actor PostgresChangeStore: ChangeStore {
 
     let databaseURL: String
     let logger: Logger
+    /// Whether this store must hold the leader lock to work. Only readers
+    /// that never settle changes (tests, tools) go without it.
+    let requiresLeadership: Bool
     private var connection: PostgresConnection?
 
-    public init(databaseURL: String, logger: Logger) {
+    public init(databaseURL: String, requiresLeadership: Bool = true, logger: Logger) {
         self.databaseURL = databaseURL
+        self.requiresLeadership = requiresLeadership
         self.logger = logger
     }
 
@@ -87,7 +91,7 @@ public actor PostgresChangeStore: ChangeStore {
         connection = nil
         let fresh = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-sync", logger: logger)
         var announced = false
-        while try await fresh.query("SELECT pg_try_advisory_lock($1)", [Self.leaderLock]).scalar != "t" {
+        while requiresLeadership, try await fresh.query("SELECT pg_try_advisory_lock($1)", [Self.leaderLock]).scalar != "t" {
             if !announced {
                 logger.notice("another hacksync instance holds the leader lock; waiting as standby")
                 announced = true

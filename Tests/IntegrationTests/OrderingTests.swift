@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import Postgres
+import Server
+import Sync
+import Testing
+
+/// Invariants 1 and 2: no change is skipped, and nothing goes backwards.
+@Suite(.integration) struct OrderingTests {
+    /// Sequence values commit out of order. Transaction A takes the smaller
+    /// seq but commits after B, and after the sync has already settled B's
+    /// larger seq. A cursor "seq > last seen" would skip A forever; claiming
+    /// unprocessed rows cannot.
+    @Test func aTransactionThatCommitsLateWithASmallerSeqIsNotSkipped() async throws {
+        try await SyncFixture.with { f in
+            let late = try await PostgresConnection.connect(f.databaseURL, logger: f.logger)
+            try await late.execute("BEGIN")
+            let lateID = try await late.query("INSERT INTO users (username, email) VALUES ('late', 'late@x') RETURNING id").rows[0].int64(0)!
+            let lateSeq = try await late.query("SELECT max(seq) FROM sync.changes").rows[0].int64(0)!
+
+            let earlyID = try await f.insertUser("early")
+            let earlySeq = try await f.sql("SELECT max(seq) FROM sync.changes").rows[0].int64(0)!
+            #expect(lateSeq < earlySeq)
+
+            // The sync settles the larger seq while the smaller one is still invisible.
+            try await f.waitFor(.users, earlyID, "early commit synced") { $0 != nil }
+            try await eventually("the larger seq to be settled") {
+                try await f.sql("SELECT processed_at IS NOT NULL FROM sync.changes WHERE seq = $1", [earlySeq]).scalar == "t" ? nil : "pending"
+            }
+
+            try await late.execute("COMMIT")
+            await late.close()
+            try await f.waitFor(.users, lateID, "late commit synced") { $0 != nil }
+            try await f.waitForDrain()
+        }
+    }
+
+    /// Two reads of one document, the older written last (a retry, a slow
+    /// request, a second worker): the index keeps the newer state.
+    @Test func anOlderStateWrittenLateNeverOverwritesANewerOne() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let store = PostgresChangeStore(databaseURL: f.databaseURL, logger: f.logger)
+            let index = ElasticsearchDocumentIndex(client: f.es, indexes: f.indexes, logger: f.logger)
+            let id = try await f.insertUser("ada", name: "First")
+            let older = try #require(try await store.nextBatch(limit: 100, excluding: []))
+            try await f.sql("UPDATE users SET name = 'Second' WHERE id = $1", [id])
+            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs)))
+            #expect(newer.documents.version > older.documents.version)
+
+            let ref = DocumentRef(.users, id)
+            #expect(try await index.write(newer.documents)[ref] == .applied)
+            #expect(try await index.write(older.documents)[ref] == .superseded)
+            #expect(try await index.write(newer.documents)[ref] == .applied)  // a retry of the same state is harmless
+            #expect(try await f.indexed(.users, id)?["name"]?.string == "Second")
+
+            // A delete read later wins over the stale write that follows it.
+            try await f.sql("DELETE FROM users WHERE id = $1", [id])
+            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs + newer.seqs)))
+            #expect(try await index.write(deletion.documents)[ref] == .applied)
+            #expect(try await index.write(newer.documents)[ref] == .superseded)
+            #expect(try await f.indexed(.users, id) == nil)
+        }
+    }
+
+    @Test func versionsFollowSnapshotOrderAcrossConcurrentReaders() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let id = try await f.insertUser("ada", name: "n0")
+            let readers = 4
+            let stores = (0..<readers).map { _ in PostgresChangeStore(databaseURL: f.databaseURL, requiresLeadership: false, logger: f.logger) }
+            // Each reader repeatedly reads the user while a writer bumps a counter in its name.
+            let writer = Task {
+                for i in 1...60 { try await f.sql("UPDATE users SET name = $1 WHERE id = $2", ["n\(i)", id]) }
+            }
+            let observations = try await withThrowingTaskGroup(of: [(Int64, Int)].self) { group in
+                for store in stores {
+                    group.addTask {
+                        var seen: [(Int64, Int)] = []
+                        for _ in 0..<30 {
+                            guard let batch = try await store.nextBatch(limit: 1, excluding: []) else { continue }
+                            for doc in batch.documents.documents {
+                                if let json = doc.json, let name = try JSONValue.parse(json)["name"]?.string, let n = Int(name.dropFirst()) {
+                                    seen.append((batch.documents.version, n))
+                                }
+                            }
+                        }
+                        return seen
+                    }
+                }
+                var all: [(Int64, Int)] = []
+                for try await part in group { all += part }
+                return all
+            }
+            try await writer.value
+            // Sorted by version, the states never go back.
+            let byVersion = observations.sorted { $0.0 < $1.0 }
+            #expect(byVersion.count > 10)
+            for (a, b) in zip(byVersion, byVersion.dropFirst()) {
+                #expect(a.1 <= b.1, "version \(a.0) saw n\(a.1) but later version \(b.0) saw n\(b.1)")
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The real `hacksync serve` binary, run as a child process, for tests that
+/// kill it.
+final class ServiceProcess: @unchecked Sendable {
+    // @unchecked Sendable: the Process is started and signalled from the test's task only.
+    let process = Process()
+    let port: Int
+    let logFile: URL
+
+    init(fixture: SyncFixture) throws {
+        guard let binary = TestEnvironment.binary else { throw TestSetupError("HACKSYNC_TEST_BINARY is not set") }
+        port = try freePort()
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("hacksync-\(fixture.databaseName)-\(port).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "serve", "--database-url", fixture.databaseURL, "--elasticsearch-url", fixture.elasticsearchURL,
+            "--listen", "127.0.0.1:\(port)", "--index-prefix", fixture.prefix, "--catch-up-interval", "0.2",
+        ]
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = handle
+        process.standardError = handle
+    }
+
+    /// Starts the binary and waits until /healthz answers 200.
+    func start() async throws {
+        try process.run()
+        try await eventually(timeout: .seconds(20), "hacksync /healthz") {
+            guard self.process.isRunning else { return "exited: \(self.log.suffix(2000))" }
+            let status = try? await self.get("/healthz").status
+            return status == 200 ? nil : "status \(status.map(String.init) ?? "none")"
+        }
+    }
+
+    func get(_ path: String) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .GET
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: logFile)
+    }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw TestSetupError("bind failed") }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
