@@ -60,6 +60,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "hacksync-bench",
+            dependencies: [
+                "Postgres", "Search",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "HackSyncTests",
             dependencies: ["Sync", "Search", "Postgres", "Server"]

@@ -56,7 +56,10 @@ CREATE TRIGGER hacksync_delete AFTER DELETE ON users REFERENCING OLD TABLE AS ol
 -- here: memberships and participations are deleted by their foreign keys and
 -- projects.created_by is set to NULL, and each of those writes is captured.
 CREATE OR REPLACE FUNCTION sync.affected_by_users(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT 'users', c.key1
     FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'users'
     UNION
@@ -66,5 +69,5 @@ LANGUAGE sql STABLE AS $$
     UNION
     SELECT 'projects', p.id
     FROM sync.changes c JOIN projects p ON p.created_by = c.key1
-    WHERE c.seq = ANY (seqs) AND c.tbl = 'users' AND c.op = 'U' AND c.cols && '{username}'
-$$;
+    WHERE c.seq = ANY (seqs) AND c.tbl = 'users' AND c.op = 'U' AND c.cols && '{username}';
+END $$;

@@ -54,7 +54,10 @@ CREATE TRIGGER hacksync_delete AFTER DELETE ON hackathons REFERENCING OLD TABLE 
 -- A delete cascades through the foreign keys (projects, participants), and
 -- those writes are captured on their own tables.
 CREATE OR REPLACE FUNCTION sync.affected_by_hackathons(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT 'hackathons', c.key1
     FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'hackathons'
     UNION
@@ -64,5 +67,5 @@ LANGUAGE sql STABLE AS $$
     UNION
     SELECT 'users', hp.user_id
     FROM sync.changes c JOIN hackathon_participants hp ON hp.hackathon_id = c.key1
-    WHERE c.seq = ANY (seqs) AND c.tbl = 'hackathons' AND c.op = 'U' AND c.cols && '{name}'
-$$;
+    WHERE c.seq = ANY (seqs) AND c.tbl = 'hackathons' AND c.op = 'U' AND c.cols && '{name}';
+END $$;

@@ -47,10 +47,13 @@ CREATE TRIGGER hacksync_delete AFTER DELETE ON hackathon_participants REFERENCIN
     FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_hackathon_participants();
 
 CREATE OR REPLACE FUNCTION sync.affected_by_hackathon_participants(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT 'hackathons', c.key1
     FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'hackathon_participants'
     UNION
     SELECT 'users', c.key2
-    FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'hackathon_participants'
-$$;
+    FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'hackathon_participants';
+END $$;

@@ -60,11 +60,14 @@ CREATE TRIGGER hacksync_delete AFTER DELETE ON projects REFERENCING OLD TABLE AS
 -- Members of a deleted project are deleted by their foreign key and captured
 -- on project_members, which rewrites each member's users.project_count.
 CREATE OR REPLACE FUNCTION sync.affected_by_projects(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT 'projects', c.key1
     FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'projects'
     UNION
     SELECT 'hackathons', r.id
     FROM sync.changes c CROSS JOIN LATERAL unnest(ARRAY[c.old_ref, c.new_ref]) AS r (id)
-    WHERE c.seq = ANY (seqs) AND c.tbl = 'projects' AND r.id IS NOT NULL
-$$;
+    WHERE c.seq = ANY (seqs) AND c.tbl = 'projects' AND r.id IS NOT NULL;
+END $$;

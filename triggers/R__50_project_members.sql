@@ -46,10 +46,13 @@ CREATE TRIGGER hacksync_delete AFTER DELETE ON project_members REFERENCING OLD T
     FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_project_members();
 
 CREATE OR REPLACE FUNCTION sync.affected_by_project_members(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT 'projects', c.key1
     FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'project_members'
     UNION
     SELECT 'users', c.key2
-    FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'project_members'
-$$;
+    FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'project_members';
+END $$;

@@ -1,22 +1,42 @@
--- The listener's reads, as functions so that each is one round trip.
+-- The listener's read path, as one function so that a batch costs one round trip.
 
--- Reads every document the given changes affect, with the external version
--- they are written under. VOLATILE matters: in READ COMMITTED each statement
--- of a volatile function takes a new snapshot, so the documents are read
--- after the lock is held and after nextval(). Holding the lock across
--- nextval() and the snapshot means version order equals snapshot order for
--- every reader (live sync, reindex, a second instance): a larger version is
--- never an older state.
-CREATE OR REPLACE FUNCTION sync.read_affected(seqs bigint[])
-RETURNS TABLE (version bigint, entity text, id bigint, doc text)
+-- Claims up to batch_limit pending changes (skipping those already in
+-- flight) and reads every document they affect, with the external version
+-- they are written under.
+--
+-- Returns one header row (entity IS NULL) carrying the claimed seqs and
+-- the capture time of the oldest, then one row per document (doc NULL when
+-- the row is gone). No header row at all when nothing is pending.
+--
+-- VOLATILE matters: in READ COMMITTED each statement of a volatile function
+-- takes a new snapshot, so the documents are read after the lock is held and
+-- after nextval(). Holding the lock across nextval() and the snapshot makes
+-- version order equal snapshot order for every reader (live sync, reindex, a
+-- second instance): a larger version is never an older state.
+CREATE OR REPLACE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[])
+RETURNS TABLE (version bigint, seqs bigint[], oldest timestamptz, entity text, id bigint, doc text)
 LANGUAGE plpgsql VOLATILE AS $$
-DECLARE v bigint;
+#variable_conflict use_column
+DECLARE
+    v bigint;
+    claimed bigint[];
+    first_captured timestamptz;
 BEGIN
+    SELECT array_agg(c.seq ORDER BY c.seq), min(c.created_at) INTO claimed, first_captured
+    FROM (SELECT seq, created_at FROM sync.changes
+          WHERE processed_at IS NULL AND seq <> ALL (excluding)
+          ORDER BY seq LIMIT batch_limit) c;
+    IF claimed IS NULL THEN
+        RETURN;
+    END IF;
     PERFORM pg_advisory_xact_lock(7261001);
     v := nextval('sync.document_version');
+    RETURN QUERY SELECT v, claimed, first_captured, NULL::text, NULL::bigint, NULL::text;
     RETURN QUERY
-        WITH affected AS (SELECT * FROM sync.affected_documents(seqs))
-        SELECT v, d.entity, d.id, d.doc::text
+        WITH affected AS (SELECT * FROM sync.affected_documents(claimed))
+        SELECT v, NULL::bigint[], NULL::timestamptz, d.entity, d.id, d.doc::text
         FROM sync.read_documents(ARRAY(SELECT a.entity FROM affected a ORDER BY a.entity, a.id),
                                  ARRAY(SELECT a.id FROM affected a ORDER BY a.entity, a.id)) d;
 END $$;
+
+DROP FUNCTION IF EXISTS sync.read_affected(bigint[]);

@@ -14,6 +14,11 @@ public final class PostgresConnection: @unchecked Sendable {
     private let queue: DispatchQueue
     private var conn: OpaquePointer?
     private let cancelHandle = Mutex<PQHandle?>(nil)
+    /// Prepared statements by SQL text; touched only on `queue`. Repeated
+    /// queries (the sync's claim, read and settle) skip parsing and planning.
+    private var preparedStatements: [String: String] = [:]
+    /// Dynamic SQL beyond this many distinct texts runs unprepared.
+    private static let maxPreparedStatements = 128
     /// The LISTEN poll loop's stop flag, while one runs on `queue`.
     private let pollLoop = Mutex<StopFlag?>(nil)
     public let logger: Logger
@@ -122,11 +127,26 @@ public final class PostgresConnection: @unchecked Sendable {
             let cStrings = texts.map { $0.map { strdup($0) } ?? nil }
             defer { cStrings.forEach { free($0) } }
             let pointers = cStrings.map { UnsafePointer($0) }
+            let statement = try self.preparedStatement(for: sql, parameterCount: texts.count, conn: conn)
             let result = pointers.withUnsafeBufferPointer { buffer in
-                PQexecParams(conn, sql, Int32(texts.count), nil, buffer.baseAddress, nil, nil, 0)
+                if let statement {
+                    return PQexecPrepared(conn, statement, Int32(texts.count), buffer.baseAddress, nil, nil, 0)
+                }
+                return PQexecParams(conn, sql, Int32(texts.count), nil, buffer.baseAddress, nil, nil, 0)
             }
             return try Self.consume(result, conn: conn)
         }
+    }
+
+    /// The name of a prepared statement for `sql`, preparing it on first use.
+    /// Runs on `queue`.
+    private func preparedStatement(for sql: String, parameterCount: Int, conn: OpaquePointer) throws -> String? {
+        if let name = preparedStatements[sql] { return name }
+        guard preparedStatements.count < Self.maxPreparedStatements else { return nil }
+        let name = "hs\(preparedStatements.count)"
+        _ = try Self.consume(PQprepare(conn, name, sql, Int32(parameterCount), nil), conn: conn)
+        preparedStatements[sql] = name
+        return name
     }
 
     /// Runs one or more statements without parameters (simple query protocol).

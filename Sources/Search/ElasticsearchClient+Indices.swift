@@ -23,11 +23,12 @@ extension ElasticsearchClient {
         return try response.decode([String: IgnoredValue].self).keys.sorted()
     }
 
-    /// Names of existing indexes that start with `prefix`.
+    /// Names of existing indexes that start with `prefix`. (A wildcard
+    /// `_settings` lookup, not `_cat/indices`: the in-memory test server can
+    /// hang `_cat/indices` while indexes are created concurrently.)
     public func indexNames(startingWith prefix: String) async throws -> [String] {
-        struct Row: Decodable { var index: String }
-        let rows = try await expectSuccess(.GET, "/_cat/indices?format=json").decode([Row].self)
-        return rows.map(\.index).filter { $0.hasPrefix(prefix) }.sorted()
+        let response = try await expectSuccess(.GET, "/\(prefix)*/_settings?allow_no_indices=true&ignore_unavailable=true")
+        return try response.decode([String: IgnoredValue].self).keys.filter { $0.hasPrefix(prefix) }.sorted()
     }
 
     public func indexExists(_ name: String) async throws -> Bool {

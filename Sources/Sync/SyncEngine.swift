@@ -44,6 +44,9 @@ public final class SyncEngine: Service {
     private struct Completed: Sendable {
         var batch: ChangeBatch
         var result: Result<[DocumentRef: WriteOutcome], any Error>
+        /// Time spent claiming and reading the batch, and writing it.
+        var readTime: Duration
+        var writeTime: Duration
     }
 
     private func drainForever() async throws {
@@ -59,16 +62,22 @@ public final class SyncEngine: Service {
 
                 if !stopping && inFlight < configuration.pipelineDepth {
                     do {
+                        let clock = ContinuousClock()
+                        let readStart = clock.now
                         if let batch = try await store.nextBatch(limit: configuration.batchSize, excluding: claimed) {
+                            let readTime = clock.now - readStart
                             claimed.formUnion(batch.seqs)
                             inFlight += 1
                             let index = self.index
                             group.addTask {
+                                let writeStart = clock.now
+                                let result: Result<[DocumentRef: WriteOutcome], any Error>
                                 do {
-                                    return Completed(batch: batch, result: .success(try await index.write(batch.documents)))
+                                    result = .success(try await index.write(batch.documents))
                                 } catch {
-                                    return Completed(batch: batch, result: .failure(error))
+                                    result = .failure(error)
                                 }
+                                return Completed(batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
                             }
                             continue
                         }
@@ -113,23 +122,28 @@ public final class SyncEngine: Service {
                 recordFailure("index refused some documents", SyncFailure(reasons: settlement.retryReasons))
                 return false
             }
+            let clock = ContinuousClock()
+            let settleStart = clock.now
             do {
                 try await store.settle(seqs: batch.seqs, rejected: settlement.rejected)
             } catch {
                 recordFailure("settling changes", error)
                 return false
             }
+            let settleTime = clock.now - settleStart
             for rejected in settlement.rejected {
                 logger.warning("document rejected by the index, parked in the dead-letter table", metadata: [
                     "doc": "\(rejected.ref)", "error.type": "\(rejected.errorType)", "error.reason": "\(rejected.reason)",
                 ])
             }
-            recordSuccess(batch, settlement)
+            recordSuccess(batch, settlement, timings: [
+                "read_ms": completed.readTime, "write_ms": completed.writeTime, "settle_ms": settleTime,
+            ])
             return true
         }
     }
 
-    private func recordSuccess(_ batch: ChangeBatch, _ settlement: Settlement) {
+    private func recordSuccess(_ batch: ChangeBatch, _ settlement: Settlement, timings: [String: Duration]) {
         let now = Date()
         let deleted = batch.documents.documents.filter { $0.json == nil }.count
         statistics.update { s in
@@ -142,10 +156,13 @@ public final class SyncEngine: Service {
             s.lastSyncAt = now
             s.lastLagSeconds = batch.oldestCapturedAt.map { now.timeIntervalSince($0) }
         }
-        logger.debug("batch synced", metadata: [
+        var metadata: Logger.Metadata = [
             "changes": "\(batch.seqs.count)", "documents": "\(batch.documents.documents.count)",
             "version": "\(batch.documents.version)",
-        ])
+            "lag_ms": "\(Int((statistics.snapshot.lastLagSeconds ?? 0) * 1000))",
+        ]
+        for (key, value) in timings { metadata[key] = "\(String(format: "%.2f", value / .milliseconds(1)))" }
+        logger.debug("batch synced", metadata: metadata)
     }
 
     private func recordFailure(_ what: String, _ error: any Error) {

@@ -27,25 +27,17 @@ public actor PostgresChangeStore: ChangeStore {
 
     public func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {
         try await withConnection { connection in
-            let pending = try await connection.query(
-                """
-                SELECT seq, extract(epoch FROM created_at)::float8
-                FROM sync.changes
-                WHERE processed_at IS NULL AND seq <> ALL ($2::bigint[])
-                ORDER BY seq LIMIT $1
-                """,
+            let rows = try await connection.query(
+                "SELECT version, seqs, extract(epoch FROM oldest)::float8, entity, id, doc FROM sync.next_batch($1, $2::bigint[])",
                 [limit, Array(excluding)])
-            guard !pending.isEmpty else { return nil }
-            let seqs = pending.rows.compactMap { $0.int64(0) }
-            let oldest = pending.rows.compactMap { $0.double(1) }.min().map { Date(timeIntervalSince1970: $0) }
-            let rows = try await connection.query("SELECT version, entity, id, doc FROM sync.read_affected($1::bigint[])", [seqs])
-            var version: Int64 = 0
+            guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1) else { return nil }
+            let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
+            let oldest = header.double(2).map { Date(timeIntervalSince1970: $0) }
             var documents: [DocumentState] = []
-            documents.reserveCapacity(rows.count)
-            for row in rows.rows {
-                version = row.int64(0) ?? version
-                guard let name = row.string(1), let entity = Entity(rawValue: name), let id = row.int64(2) else { continue }
-                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(3)))
+            documents.reserveCapacity(rows.count - 1)
+            for row in rows.rows.dropFirst() {
+                guard let name = row.string(3), let entity = Entity(rawValue: name), let id = row.int64(4) else { continue }
+                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(5)))
             }
             return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, documents: DocumentBatch(version: version, documents: documents))
         }

@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import Postgres
+import Search
+
+/// Benchmarks that can be rerun: `scripts/bench.sh` starts the servers and a
+/// release `hacksync serve`, then runs this.
+///
+///   hacksync-bench latency [samples]      commit → visible in Elasticsearch, single updates
+///   hacksync-bench bulk-insert [rows]     INSERT throughput with and without capture triggers
+@main
+struct Bench {
+    static func main() async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let db = env["DATABASE_URL"], let es = env["ELASTICSEARCH_URL"] else {
+            fatalError("set DATABASE_URL and ELASTICSEARCH_URL (scripts/bench.sh does)")
+        }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let args = CommandLine.arguments.dropFirst()
+        switch args.first {
+        case "latency": try await latency(db: db, es: es, samples: args.dropFirst().first.flatMap(Int.init) ?? 300, logger: logger)
+        case "bulk-insert": try await bulkInsert(db: db, rows: args.dropFirst().first.flatMap(Int.init) ?? 100_000, logger: logger)
+        default: print("usage: hacksync-bench latency [samples] | bulk-insert [rows]")
+        }
+    }
+
+    /// Updates one user at a time and polls the document (realtime GET) until
+    /// the new name is visible. Measured from the moment COMMIT returned.
+    static func latency(db: String, es: String, samples: Int, logger: Logger) async throws {
+        let client = ElasticsearchClient(url: try ElasticsearchURL(es), http: .shared, logger: logger)
+        let connection = try await PostgresConnection.connect(db, applicationName: "bench", logger: logger)
+        let ids = try await connection.query("SELECT id FROM users ORDER BY id LIMIT 50").rows.compactMap { $0.int64(0) }
+        precondition(!ids.isEmpty, "seed some users first")
+        let clock = ContinuousClock()
+        var results: [Duration] = []
+        for i in 0..<samples {
+            let id = ids[i % ids.count]
+            let name = "bench-\(UInt64.random(in: 0...UInt64.max))"
+            try await connection.query("UPDATE users SET name = $1 WHERE id = $2", [name, id])
+            let committed = clock.now
+            while true {
+                let response = try await client.send(.GET, "/users/_doc/\(id)?_source_includes=name")
+                if response.text.contains(name) { break }
+                try await Task.sleep(for: .microseconds(200))
+            }
+            results.append(clock.now - committed)
+            try await Task.sleep(for: .milliseconds(20))  // single updates, not a burst
+        }
+        await connection.close()
+        print("commit → Elasticsearch, \(samples) single updates: \(summary(results))")
+    }
+
+    /// Inserts `rows` users in one statement, five times per variant, in a
+    /// scratch copy of the users table's triggers setup.
+    static func bulkInsert(db: String, rows: Int, logger: Logger) async throws {
+        let connection = try await PostgresConnection.connect(db, applicationName: "bench", logger: logger)
+        let rowLevel = try String(contentsOfFile: "bench/row_level_capture.sql", encoding: .utf8)
+        try await connection.execute(rowLevel)
+        let variants: [(String, String)] = [
+            ("no triggers", "ALTER TABLE users DISABLE TRIGGER USER"),
+            ("statement-level triggers (shipped)", "ALTER TABLE users ENABLE TRIGGER USER"),
+            ("row-level triggers", """
+                ALTER TABLE users DISABLE TRIGGER USER;
+                CREATE TRIGGER bench_row AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION sync.bench_capture_users_row();
+                """),
+        ]
+        let clock = ContinuousClock()
+        for (label, setup) in variants {
+            try await connection.execute(setup)
+            var rates: [Double] = []
+            for run in 0..<5 {
+                let prefix = "bulk\(run)_\(UInt32.random(in: 0...UInt32.max))_"
+                let started = clock.now
+                try await connection.query(
+                    "INSERT INTO users (username, email, name) SELECT $1 || g, $1 || g || '@x', 'Bulk ' || g FROM generate_series(1, $2) g",
+                    [prefix, rows])
+                let seconds = (clock.now - started) / .seconds(1)
+                rates.append(Double(rows) / seconds)
+                try await connection.execute("ALTER TABLE users DISABLE TRIGGER USER")
+                try await connection.query("DELETE FROM users WHERE username LIKE $1", [prefix + "%"])
+                try await connection.execute(setup.contains("bench_row") ? "DROP TRIGGER IF EXISTS bench_row ON users; " + setup : setup)
+                try await connection.execute("DELETE FROM sync.changes WHERE processed_at IS NULL AND tbl = 'users' AND op = 'I' AND key1 NOT IN (SELECT id FROM users)")
+            }
+            try await connection.execute("DROP TRIGGER IF EXISTS bench_row ON users; ALTER TABLE users ENABLE TRIGGER USER")
+            rates.sort()
+            print("bulk insert of \(rows) users, \(label): median \(Int(rates[2])) rows/s (min \(Int(rates[0])), max \(Int(rates[4])))")
+        }
+        await connection.close()
+    }
+
+    static func summary(_ values: [Duration]) -> String {
+        let sorted = values.sorted()
+        func pct(_ p: Double) -> String {
+            let d = sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+            return String(format: "%.2f ms", d / .milliseconds(1))
+        }
+        return "median \(pct(0.5)), p90 \(pct(0.9)), p99 \(pct(0.99)), max \(pct(1))"
+    }
+}
