@@ -11,8 +11,10 @@ SAMPLES=${1:-300}
 ROWS=${2:-100000}
 
 scripts/install-deps.sh
-swift build -c release --product hacksync >/dev/null
-swift build -c release --product hacksync-bench >/dev/null
+if [ -z "${SKIP_BUILD:-}" ]; then
+    swift build -c release --product hacksync >/dev/null
+    swift build -c release --product hacksync-bench >/dev/null
+fi
 unset DATABASE_URL ELASTICSEARCH_URL
 scripts/services.sh start
 SERVE_PID=

@@ -22,6 +22,7 @@ struct Bench {
         let args = CommandLine.arguments.dropFirst()
         switch args.first {
         case "latency": try await latency(db: db, es: es, samples: args.dropFirst().first.flatMap(Int.init) ?? 300, logger: logger)
+        case "http": try await http(es: es, logger: logger)
         case "bulk-insert": try await bulkInsert(db: db, rows: args.dropFirst().first.flatMap(Int.init) ?? 100_000, logger: logger)
         default: print("usage: hacksync-bench latency [samples] | bulk-insert [rows]")
         }
@@ -36,21 +37,27 @@ struct Bench {
         precondition(!ids.isEmpty, "seed some users first")
         let clock = ContinuousClock()
         var results: [Duration] = []
+        var notifyDelays: [Duration] = []
+        let listener = try await PostgresConnection.connect(db, applicationName: "bench-listen", logger: logger)
+        var notifications = try await listener.notifications(channel: "hacksync").makeAsyncIterator()
         for i in 0..<samples {
             let id = ids[i % ids.count]
             let name = "bench-\(UInt64.random(in: 0...UInt64.max))"
             try await connection.query("UPDATE users SET name = $1 WHERE id = $2", [name, id])
             let committed = clock.now
+            _ = try await notifications.next()
+            notifyDelays.append(clock.now - committed)
             while true {
                 let response = try await client.send(.GET, "/users/_doc/\(id)?_source_includes=name")
                 if response.text.contains(name) { break }
-                try await Task.sleep(for: .microseconds(200))
+                try await Task.sleep(for: .milliseconds(1))  // polling faster steals the CPU being measured (2 cores)
             }
             results.append(clock.now - committed)
             try await Task.sleep(for: .milliseconds(20))  // single updates, not a burst
         }
         await connection.close()
         print("commit → Elasticsearch, \(samples) single updates: \(summary(results))")
+        print("commit → NOTIFY received by a second listener: \(summary(notifyDelays))")
     }
 
     /// Inserts `rows` users in one statement, five times per variant, in a
@@ -89,6 +96,26 @@ struct Bench {
             print("bulk insert of \(rows) users, \(label): median \(Int(rates[2])) rows/s (min \(Int(rates[0])), max \(Int(rates[4])))")
         }
         await connection.close()
+    }
+
+    /// Round trips of the Elasticsearch client alone: small bulks and GETs.
+    static func http(es: String, logger: Logger) async throws {
+        let client = ElasticsearchClient(url: try ElasticsearchURL(es), http: .shared, logger: logger)
+        _ = try? await client.send(.PUT, "/bench_http", body: ByteBuffer(string: "{}"))
+        let clock = ContinuousClock()
+        var bulks: [Duration] = [], gets: [Duration] = []
+        for i in 0..<200 {
+            var request = BulkRequest()
+            for d in 0..<4 { request.index(into: "bench_http", id: "\(d)", version: Int64(i + 1), source: #"{"n":\#(i),"text":"some document text"}"#) }
+            let t0 = clock.now
+            _ = try await client.send(.POST, "/_bulk", body: request.body)
+            bulks.append(clock.now - t0)
+            let t1 = clock.now
+            _ = try await client.send(.GET, "/bench_http/_doc/1")
+            gets.append(clock.now - t1)
+        }
+        print("bulk of 4 documents: \(summary(bulks))")
+        print("GET one document: \(summary(gets))")
     }
 
     static func summary(_ values: [Duration]) -> String {
