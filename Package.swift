@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hacksync", targets: ["hacksync"]),
+        .executable(name: "wsecho", targets: ["wsecho"]),
+        .executable(name: "hacksync-watch", targets: ["hacksync-watch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -19,6 +21,29 @@ let package = Package(
             name: "CLibPQ",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "WebSocket",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Realtime",
+            dependencies: [
+                "WebSocket", "Sync",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Postgres",
@@ -45,7 +70,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Postgres", "Search", "Sync",
+                "Postgres", "Search", "Sync", "Realtime", "WebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -61,20 +86,40 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "hacksync-watch",
+            dependencies: [
+                "WebSocket", "Realtime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "clients/hacksync-watch"
+        ),
+        .executableTarget(
+            name: "wsecho",
+            dependencies: [
+                "Server", "WebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "hacksync-bench",
             dependencies: [
-                "Postgres", "Search",
+                "Postgres", "Search", "WebSocket",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "HackSyncTests",
-            dependencies: ["Sync", "Search", "Postgres", "Server"]
+            dependencies: ["Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Sync", "Search", "Postgres", "Server"]
+            dependencies: ["Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
     ],
     swiftLanguageModes: [.v6]

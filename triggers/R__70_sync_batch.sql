@@ -5,7 +5,7 @@
 -- they are written under.
 --
 -- Returns one header row (entity IS NULL) carrying the claimed seqs and
--- the capture time of the oldest, then one row per document (doc NULL when
+-- the capture times of the oldest and newest, then one row per document (doc NULL when
 -- the row is gone). No header row at all when nothing is pending.
 --
 -- VOLATILE matters: in READ COMMITTED each statement of a volatile function
@@ -13,16 +13,18 @@
 -- after nextval(). Holding the lock across nextval() and the snapshot makes
 -- version order equal snapshot order for every reader (live sync, reindex, a
 -- second instance): a larger version is never an older state.
-CREATE OR REPLACE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[])
-RETURNS TABLE (version bigint, seqs bigint[], oldest timestamptz, entity text, id bigint, doc text)
+DROP FUNCTION IF EXISTS sync.next_batch(integer, bigint[]);
+CREATE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[])
+RETURNS TABLE (version bigint, seqs bigint[], oldest timestamptz, newest timestamptz, entity text, id bigint, doc text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     v bigint;
     claimed bigint[];
     first_captured timestamptz;
+    last_captured timestamptz;
 BEGIN
-    SELECT array_agg(c.seq ORDER BY c.seq), min(c.created_at) INTO claimed, first_captured
+    SELECT array_agg(c.seq ORDER BY c.seq), min(c.created_at), max(c.created_at) INTO claimed, first_captured, last_captured
     FROM (SELECT seq, created_at FROM sync.changes
           WHERE processed_at IS NULL AND seq <> ALL (excluding)
           ORDER BY seq LIMIT batch_limit) c;
@@ -31,10 +33,10 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock(7261001);
     v := nextval('sync.document_version');
-    RETURN QUERY SELECT v, claimed, first_captured, NULL::text, NULL::bigint, NULL::text;
+    RETURN QUERY SELECT v, claimed, first_captured, last_captured, NULL::text, NULL::bigint, NULL::text;
     RETURN QUERY
         WITH affected AS (SELECT * FROM sync.affected_documents(claimed))
-        SELECT v, NULL::bigint[], NULL::timestamptz, d.entity, d.id, d.doc::text
+        SELECT v, NULL::bigint[], NULL::timestamptz, NULL::timestamptz, d.entity, d.id, d.doc::text
         FROM sync.read_documents(ARRAY(SELECT a.entity FROM affected a ORDER BY a.entity, a.id),
                                  ARRAY(SELECT a.id FROM affected a ORDER BY a.entity, a.id)) d;
 END $$;

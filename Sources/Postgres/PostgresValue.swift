@@ -2,6 +2,25 @@
 /// Queries are always parameterized: values never become part of the SQL.
 public protocol PostgresEncodable: Sendable {
     var postgresText: String { get }
+    /// True for the element that stands for SQL NULL inside an array.
+    var isNullInArray: Bool { get }
+}
+
+extension PostgresEncodable {
+    public var isNullInArray: Bool { false }
+}
+
+/// An array element that may be NULL (`[.value("a"), .null]` → `{"a",NULL}`).
+public enum PostgresArrayElement: PostgresEncodable, Equatable {
+    case value(String)
+    case null
+
+    public var postgresText: String {
+        if case .value(let text) = self { return text }
+        return "NULL"
+    }
+
+    public var isNullInArray: Bool { self == .null }
 }
 
 extension String: PostgresEncodable {
@@ -35,6 +54,10 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
         var out = "{"
         for (i, element) in enumerated() {
             if i > 0 { out += "," }
+            if element.isNullInArray {
+                out += "NULL"
+                continue
+            }
             out += "\""
             for ch in element.postgresText {
                 if ch == "\"" || ch == "\\" { out += "\\" }

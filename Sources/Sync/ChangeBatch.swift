@@ -7,11 +7,14 @@ public struct ChangeBatch: Sendable {
     public var seqs: [Int64]
     /// When the oldest of those changes was captured (for lag).
     public var oldestCapturedAt: Date?
+    /// When the newest was captured, as Postgres renders it (the events' time).
+    public var newestCapturedAt: String
     public var documents: DocumentBatch
 
-    public init(seqs: [Int64], oldestCapturedAt: Date?, documents: DocumentBatch) {
+    public init(seqs: [Int64], oldestCapturedAt: Date?, newestCapturedAt: String, documents: DocumentBatch) {
         self.seqs = seqs
         self.oldestCapturedAt = oldestCapturedAt
+        self.newestCapturedAt = newestCapturedAt
         self.documents = documents
     }
 }

@@ -5,8 +5,11 @@ public protocol ChangeStore: Sendable {
     /// Returns nil when nothing is pending.
     func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch?
 
-    /// Marks changes as synced and parks rejected documents, in one transaction.
-    func settle(seqs: [Int64], rejected: [RejectedDocument]) async throws
+    /// In one transaction: marks the batch's changes as synced, parks the
+    /// rejected documents, records the applied ones and returns the events
+    /// they make (documents whose content did not change make none).
+    /// Batches are settled one at a time, in the order they were read.
+    func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent]
 }
 
 /// Where documents go: the search index.

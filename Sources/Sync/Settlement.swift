@@ -4,7 +4,7 @@ public struct Settlement: Sendable, Equatable {
     /// Documents the index refused for good; they go to the dead-letter table.
     public var rejected: [RejectedDocument]
     /// Documents now current in the index (their dead-letter entries resolve).
-    public var applied: [DocumentRef]
+    public var applied: [DocumentState]
     /// Reasons some documents must be written again; non-empty means the
     /// batch's changes stay pending and the batch is retried after a backoff.
     public var retryReasons: [String]
@@ -18,7 +18,7 @@ public struct Settlement: Sendable, Equatable {
         for document in batch.documents {
             switch outcomes[document.ref] {
             case .applied?, .superseded?:
-                applied.append(document.ref)
+                applied.append(document)
             case .rejected(let type, let reason)?:
                 rejected.append(RejectedDocument(ref: document.ref, json: document.json, errorType: type, reason: reason))
             case .retry(let reason)?:

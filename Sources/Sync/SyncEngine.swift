@@ -15,6 +15,7 @@ public final class SyncEngine: Service {
     let wake: WakeSignal
     let configuration: SyncConfiguration
     let statistics: SyncStatistics
+    let eventSink: (any EventSink)?
     let logger: Logger
 
     public init(
@@ -23,10 +24,12 @@ public final class SyncEngine: Service {
         wake: WakeSignal,
         configuration: SyncConfiguration = .init(),
         statistics: SyncStatistics = .init(),
+        eventSink: (any EventSink)? = nil,
         logger: Logger
     ) {
         self.store = store
         self.index = index
+        self.eventSink = eventSink
         self.wake = wake
         self.configuration = configuration
         self.statistics = statistics
@@ -42,6 +45,7 @@ public final class SyncEngine: Service {
     }
 
     private struct Completed: Sendable {
+        var id: Int
         var batch: ChangeBatch
         var result: Result<[DocumentRef: WriteOutcome], any Error>
         /// Time spent claiming and reading the batch, and writing it.
@@ -51,23 +55,29 @@ public final class SyncEngine: Service {
 
     private func drainForever() async throws {
         var claimed = Set<Int64>()
-        var inFlight = 0
+        /// Batch ids in the order they were read; settled strictly in that
+        /// order, so events and recorded document states follow commit order.
+        var readOrder: [Int] = []
+        var finished: [Int: Completed] = [:]
+        var nextID = 0
         var failures = 0
         var generator = SystemRandomNumberGenerator()
+        let clock = ContinuousClock()
 
         try await withThrowingTaskGroup(of: Completed.self) { group in
             while true {
                 let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-                if stopping && inFlight == 0 { return }
+                if stopping && readOrder.isEmpty { return }
 
-                if !stopping && inFlight < configuration.pipelineDepth {
+                if !stopping && readOrder.count < configuration.pipelineDepth {
                     do {
-                        let clock = ContinuousClock()
                         let readStart = clock.now
                         if let batch = try await store.nextBatch(limit: configuration.batchSize, excluding: claimed) {
                             let readTime = clock.now - readStart
+                            let id = nextID
+                            nextID += 1
                             claimed.formUnion(batch.seqs)
-                            inFlight += 1
+                            readOrder.append(id)
                             let index = self.index
                             group.addTask {
                                 let writeStart = clock.now
@@ -77,31 +87,38 @@ public final class SyncEngine: Service {
                                 } catch {
                                     result = .failure(error)
                                 }
-                                return Completed(batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
+                                return Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
                             }
                             continue
                         }
                     } catch {
                         failures += 1
                         recordFailure("reading changes", error)
-                        if inFlight == 0 {
+                        if readOrder.isEmpty {
                             await backoff(failures: failures, using: &generator)
                             continue
                         }
                     }
                 }
 
-                if inFlight == 0 {
+                if readOrder.isEmpty {
                     await wake.wait(timeout: configuration.catchUpInterval)
                     continue
                 }
 
                 guard let completed = try await group.next() else { continue }
-                inFlight -= 1
-                claimed.subtract(completed.batch.seqs)
-                if await settle(completed) {
-                    failures = 0
-                } else {
+                finished[completed.id] = completed
+                var failed = false
+                while let head = readOrder.first, let ready = finished.removeValue(forKey: head) {
+                    readOrder.removeFirst()
+                    claimed.subtract(ready.batch.seqs)
+                    if await settle(ready) {
+                        failures = 0
+                    } else {
+                        failed = true
+                    }
+                }
+                if failed {
                     failures += 1
                     await backoff(failures: failures, using: &generator)
                 }
@@ -109,7 +126,8 @@ public final class SyncEngine: Service {
         }
     }
 
-    /// Settles a written batch. Returns false when it must be retried.
+    /// Settles a written batch. Returns false when it must be retried (its
+    /// changes stay pending and are read again, with fresh state).
     private func settle(_ completed: Completed) async -> Bool {
         let batch = completed.batch
         switch completed.result {
@@ -124,26 +142,28 @@ public final class SyncEngine: Service {
             }
             let clock = ContinuousClock()
             let settleStart = clock.now
+            let events: [DocumentEvent]
             do {
-                try await store.settle(seqs: batch.seqs, rejected: settlement.rejected)
+                events = try await store.settle(batch, applied: settlement.applied, rejected: settlement.rejected)
             } catch {
                 recordFailure("settling changes", error)
                 return false
             }
             let settleTime = clock.now - settleStart
+            if !events.isEmpty { eventSink?.publish(events) }
             for rejected in settlement.rejected {
                 logger.warning("document rejected by the index, parked in the dead-letter table", metadata: [
                     "doc": "\(rejected.ref)", "error.type": "\(rejected.errorType)", "error.reason": "\(rejected.reason)",
                 ])
             }
-            recordSuccess(batch, settlement, timings: [
+            recordSuccess(batch, settlement, events: events.count, timings: [
                 "read_ms": completed.readTime, "write_ms": completed.writeTime, "settle_ms": settleTime,
             ])
             return true
         }
     }
 
-    private func recordSuccess(_ batch: ChangeBatch, _ settlement: Settlement, timings: [String: Duration]) {
+    private func recordSuccess(_ batch: ChangeBatch, _ settlement: Settlement, events: Int, timings: [String: Duration]) {
         let now = Date()
         let deleted = batch.documents.documents.filter { $0.json == nil }.count
         statistics.update { s in
@@ -152,6 +172,7 @@ public final class SyncEngine: Service {
             s.documentsWritten += batch.documents.documents.count - deleted - settlement.rejected.count
             s.documentsDeleted += deleted
             s.documentsRejected += settlement.rejected.count
+            s.eventsPublished += events
             s.consecutiveFailures = 0
             s.lastSyncAt = now
             s.lastLagSeconds = batch.oldestCapturedAt.map { now.timeIntervalSince($0) }

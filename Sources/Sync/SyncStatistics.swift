@@ -9,6 +9,7 @@ public final class SyncStatistics: Sendable {
         public var documentsWritten = 0
         public var documentsDeleted = 0
         public var documentsRejected = 0
+        public var eventsPublished = 0
         public var batches = 0
         public var failures = 0
         public var consecutiveFailures = 0

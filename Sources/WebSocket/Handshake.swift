@@ -20,6 +20,12 @@ public enum Handshake {
         public var status: HTTPResponseStatus
         public var message: String
         public var headers: HTTPHeaders
+
+        public init(status: HTTPResponseStatus, message: String, headers: HTTPHeaders) {
+            self.status = status
+            self.message = message
+            self.headers = headers
+        }
     }
 
     /// What the server agreed to.

@@ -79,6 +79,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between catch-up scans of the change log.")
     var catchUpInterval: Double?
 
+    @Option(help: "Token that lets WebSocket subscribers see private fields (e-mail). Default: $HACKSYNC_PRIVATE_TOKEN; none: nobody sees them.")
+    var privateToken: String?
+
+    @Option(help: "Frames queued per WebSocket subscriber before it is closed as too slow (4008).")
+    var wsQueueLimit: Int?
+
+    @Option(help: "Comma-separated browser origins allowed on /ws. Default: $HACKSYNC_ALLOWED_ORIGINS; none: any.")
+    var allowedOrigins: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let logger = common.makeLogger("hacksync")
@@ -97,6 +106,14 @@ struct Serve: AsyncParsableCommand {
         if let catchUpInterval {
             guard catchUpInterval > 0 else { throw ValidationError("--catch-up-interval must be positive") }
             configuration.sync.catchUpInterval = .milliseconds(Int(catchUpInterval * 1000))
+        }
+        configuration.realtime.privateToken = privateToken ?? env["HACKSYNC_PRIVATE_TOKEN"]
+        if let wsQueueLimit {
+            guard wsQueueLimit > 0 else { throw ValidationError("--ws-queue-limit must be positive") }
+            configuration.realtime.queueMessages = wsQueueLimit
+        }
+        if let origins = allowedOrigins ?? env["HACKSYNC_ALLOWED_ORIGINS"] {
+            configuration.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         try await HackSyncService(configuration: configuration, logger: logger).run()
     }

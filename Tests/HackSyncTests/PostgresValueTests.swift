@@ -6,6 +6,7 @@ import Testing
         #expect([Int64(1), 2, 3].postgresText == #"{"1","2","3"}"#)
         #expect(["a b", #"c"d"#, #"e\f"#, "{,}"].postgresText == #"{"a b","c\"d","e\\f","{,}"}"#)
         #expect([String]().postgresText == "{}")
+        #expect([PostgresArrayElement.value("a"), .null, .value("NULL")].postgresText == #"{"a",NULL,"NULL"}"#)
     }
 
     @Test func arrayTextRoundTrips() {

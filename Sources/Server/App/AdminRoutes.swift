@@ -2,16 +2,19 @@ import Logging
 import NIOHTTP1
 import Search
 import Sync
+import WebSocket
 
 /// The admin HTTP API. For now: health.
 public struct AdminRoutes: HTTPResponder {
     let statistics: SyncStatistics
     let elasticsearch: ElasticsearchClient
+    let webSocket: WebSocketEndpoint?
     let logger: Logger
 
-    public init(statistics: SyncStatistics, elasticsearch: ElasticsearchClient, logger: Logger) {
+    public init(statistics: SyncStatistics, elasticsearch: ElasticsearchClient, webSocket: WebSocketEndpoint? = nil, logger: Logger) {
         self.statistics = statistics
         self.elasticsearch = elasticsearch
+        self.webSocket = webSocket
         self.logger = logger
     }
 
@@ -19,9 +22,24 @@ public struct AdminRoutes: HTTPResponder {
         switch (request.method, request.path) {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return await health()
+        case (_, "/ws"):
+            return webSocketRefusal(request)
         default:
             return .error(.notFound, "no route for \(request.method) \(request.path)")
         }
+    }
+
+    /// A request to /ws that was not upgraded: say why, with the status the
+    /// handshake calls for (426 and Sec-WebSocket-Version for other versions).
+    func webSocketRefusal(_ request: HTTPRequest) -> HTTPResponse {
+        guard let endpoint = webSocket else { return .error(.notFound, "WebSocket is not enabled") }
+        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.uri, headers: request.headers)
+        guard case .failure(let rejection) = endpoint.accept(head) else {
+            return .error(.badRequest, "WebSocket upgrade failed")
+        }
+        var response = HTTPResponse.error(rejection.status, rejection.message)
+        for (name, value) in rejection.headers { response.headers.add(name: name, value: value) }
+        return response
     }
 
     /// 200 once the listener is LISTENing and Elasticsearch answers; 503 with

@@ -1,4 +1,5 @@
 import Foundation
+import Realtime
 import Sync
 
 /// Everything `hacksync serve` needs, resolved from flags and environment.
@@ -15,6 +16,11 @@ public struct HackSyncConfiguration: Sendable {
     /// can share one cluster.
     public var indexPrefix = ""
     public var sync = SyncConfiguration()
+    /// Live fan-out: queue sizes, the token that unlocks private fields
+    /// (`HACKSYNC_PRIVATE_TOKEN`), WebSocket limits.
+    public var realtime = RealtimeHub.Configuration()
+    /// Browser origins allowed on /ws (`HACKSYNC_ALLOWED_ORIGINS`, comma-separated); empty allows any.
+    public var allowedOrigins: [String] = []
 
     public init(databaseURL: String, elasticsearchURL: String) {
         self.databaseURL = databaseURL

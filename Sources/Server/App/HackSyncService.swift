@@ -1,8 +1,12 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
+import NIOHTTP1
+import Realtime
 import Search
 import ServiceLifecycle
 import Sync
+import WebSocket
 
 /// Wires the parts of `hacksync serve` together: the LISTEN connection, the
 /// sync engine and the admin HTTP server, run as one service group so that
@@ -28,6 +32,11 @@ public struct HackSyncService {
             "pg.url": "\(redactedDatabaseURL(configuration.databaseURL))",
             "es.url": "\(esURL)",
         ])
+        let hub = RealtimeHub(
+            configuration: configuration.realtime,
+            log: PostgresEventLog(databaseURL: configuration.databaseURL, logger: logger),
+            logger: logger)
+        await hub.primeLatestSeq()
         let store = PostgresChangeStore(databaseURL: configuration.databaseURL, logger: logger)
         let engine = SyncEngine(
             store: store,
@@ -35,14 +44,21 @@ public struct HackSyncService {
             wake: wake,
             configuration: configuration.sync,
             statistics: statistics,
+            eventSink: hub,
             logger: logger)
+        var endpoint = WebSocketEndpoint(path: "/ws") { connection, inbound, head in
+            await hub.serve(connection, inbound: inbound, authorized: hub.isAuthorized(token: Self.token(in: head)))
+        }
+        endpoint.allowedOrigins = configuration.allowedOrigins
+        endpoint.configuration = configuration.realtime.webSocket
         let listener = ChangeListener(
             databaseURL: configuration.databaseURL, wake: wake, statistics: statistics,
             retry: configuration.sync.retry, logger: logger)
-        let http = HTTPServer(
+        var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,
-            responder: AdminRoutes(statistics: statistics, elasticsearch: client, logger: logger),
+            responder: AdminRoutes(statistics: statistics, elasticsearch: client, webSocket: endpoint, logger: logger),
             logger: logger, onBound: onHTTPBound)
+        http.webSocket = endpoint
 
         let group = ServiceGroup(
             configuration: .init(
@@ -54,5 +70,13 @@ public struct HackSyncService {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    /// The subscriber's token: `Authorization: Bearer …` or `?token=…`.
+    static func token(in head: HTTPRequestHead) -> String? {
+        if let header = head.headers["Authorization"].first, header.lowercased().hasPrefix("bearer ") {
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        return HTTPRequest(method: head.method, uri: head.uri).query["token"]
     }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import WebSocket
 
 /// A small HTTP/1.1 server on SwiftNIO's async channels, for the admin API.
 /// Requests are read whole (bodies up to `maxBodySize`) and passed to the
@@ -16,6 +17,11 @@ public struct HTTPServer: Service {
     public var logger: Logger
     /// Called with the bound port (useful with port 0).
     public var onBound: @Sendable (Int) -> Void
+    /// Accepts WebSocket upgrades when set.
+    public var webSocket: WebSocketEndpoint?
+    /// A connection must send its first request head within this time
+    /// (slow-loris clients are closed).
+    public var firstRequestTimeout: TimeAmount = .seconds(10)
 
     public init(host: String, port: Int, responder: any HTTPResponder, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.host = host
@@ -30,10 +36,19 @@ public struct HTTPServer: Service {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
+            .bind(host: host, port: port) { [webSocket, firstRequestTimeout] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    let upgraders: [any NIOTypedHTTPServerProtocolUpgrader<ConnectionKind>] =
+                        webSocket.map { [WebSocketUpgrader(endpoint: $0)] } ?? []
+                    let kind = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+                        configuration: .init(upgradeConfiguration: .init(upgraders: upgraders) { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                .http(try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel))
+                            }
+                        }))
+                    let timeout = channel.eventLoop.scheduleTask(in: firstRequestTimeout) { channel.close(promise: nil) }
+                    kind.whenComplete { _ in timeout.cancel() }
+                    return kind
                 }
             }
         let boundPort = server.channel.localAddress?.port ?? port
@@ -43,8 +58,14 @@ public struct HTTPServer: Service {
             try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+                    for try await kind in inbound {
+                        group.addTask {
+                            switch try? await kind.get() {
+                            case .http(let connection)?: await self.serve(connection)
+                            case .webSocket(let channel, let head)?: await self.serveWebSocket(channel, head)
+                            case nil: break  // closed before its first request
+                            }
+                        }
                     }
                 }
             }
@@ -53,6 +74,19 @@ public struct HTTPServer: Service {
             // Graceful shutdown: the listening socket is closed; not an error.
         }
         logger.info("HTTP server stopped")
+    }
+
+    private func serveWebSocket(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ head: HTTPRequestHead) async {
+        guard let endpoint = webSocket, case .success(let accepted) = endpoint.accept(head) else { return }
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let connection = WebSocketConnection(outbound: outbound, role: .server, deflate: accepted.deflate,
+                                                     configuration: endpoint.configuration, logger: logger)
+                await endpoint.handler(connection, inbound, head)
+            }
+        } catch {
+            logger.debug("WebSocket connection ended with an error", metadata: ["error": "\(error)"])
+        }
     }
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {

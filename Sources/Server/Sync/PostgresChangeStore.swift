@@ -28,7 +28,10 @@ public actor PostgresChangeStore: ChangeStore {
     public func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {
         try await withConnection { connection in
             let rows = try await connection.query(
-                "SELECT version, seqs, extract(epoch FROM oldest)::float8, entity, id, doc FROM sync.next_batch($1, $2::bigint[])",
+                """
+                SELECT version, seqs, extract(epoch FROM oldest)::float8, newest, entity, id, doc
+                FROM sync.next_batch($1, $2::bigint[])
+                """,
                 [limit, Array(excluding)])
             guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1) else { return nil }
             let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
@@ -36,30 +39,33 @@ public actor PostgresChangeStore: ChangeStore {
             var documents: [DocumentState] = []
             documents.reserveCapacity(rows.count - 1)
             for row in rows.rows.dropFirst() {
-                guard let name = row.string(3), let entity = Entity(rawValue: name), let id = row.int64(4) else { continue }
-                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(5)))
+                guard let name = row.string(4), let entity = Entity(rawValue: name), let id = row.int64(5) else { continue }
+                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(6)))
             }
-            return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, documents: DocumentBatch(version: version, documents: documents))
+            return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, newestCapturedAt: header.string(3) ?? "",
+                               documents: DocumentBatch(version: version, documents: documents))
         }
     }
 
-    public func settle(seqs: [Int64], rejected: [RejectedDocument]) async throws {
+    public func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent] {
         try await withConnection { connection in
-            try await connection.transaction { connection in
-                try await connection.query(
-                    "UPDATE sync.changes SET processed_at = clock_timestamp() WHERE seq = ANY ($1::bigint[])", [seqs])
-                for document in rejected {
-                    try await connection.query(
-                        """
-                        INSERT INTO sync.dead_letters (entity, doc_id, error_type, error_reason, document)
-                        VALUES ($1, $2, $3, $4, $5::jsonb)
-                        ON CONFLICT (entity, doc_id) DO UPDATE SET
-                            error_type = excluded.error_type, error_reason = excluded.error_reason,
-                            document = excluded.document, attempts = sync.dead_letters.attempts + 1,
-                            last_seen = now(), resolved_at = NULL
-                        """,
-                        [document.ref.entity.rawValue, document.ref.id, document.errorType, document.reason, document.json])
-                }
+            let rows = try await connection.query(
+                """
+                SELECT seq, entity, id, op, data, public_data,
+                       to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                FROM sync.settle($1::bigint[], $2, $3::timestamptz, $4::text[], $5::bigint[], $6::text[],
+                                 $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+                """,
+                [batch.seqs, batch.documents.version, batch.newestCapturedAt,
+                 applied.map(\.ref.entity.rawValue), applied.map(\.ref.id), applied.map { $0.json.map(PostgresArrayElement.value) ?? .null },
+                 rejected.map(\.ref.entity.rawValue), rejected.map(\.ref.id), rejected.map { $0.json.map(PostgresArrayElement.value) ?? .null },
+                 rejected.map(\.errorType), rejected.map(\.reason)])
+            return rows.rows.compactMap { row in
+                guard let seq = row.int64(0), let entity = row.string(1).flatMap(Entity.init(rawValue:)), let id = row.int64(2),
+                      let op = row.string(3).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(4)
+                else { return nil }
+                return DocumentEvent(seq: seq, ref: DocumentRef(entity, id), operation: op, data: data,
+                                     publicData: row.string(5), at: row.string(6) ?? "")
             }
         }
     }

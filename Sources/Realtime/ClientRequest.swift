@@ -1,0 +1,68 @@
+import Sync
+
+/// A message from a subscriber, parsed and validated.
+public enum ClientRequest: Equatable, Sendable {
+    case subscribe(Subscription)
+    case unsubscribe(Entity)
+
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Parses `{"type":"subscribe",...}` / `{"type":"unsubscribe",...}`.
+    /// `authorized` subscribers may filter on private fields.
+    public static func parse(_ text: some Collection<UInt8>, authorized: Bool) throws(Invalid) -> ClientRequest {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(text)
+        } catch {
+            throw Invalid(message: "not valid JSON")
+        }
+        guard let object = json.object else { throw Invalid(message: "a request is a JSON object") }
+        guard let type = object["type"]?.string else { throw Invalid(message: "missing \"type\"") }
+        guard let channelName = object["channel"]?.string else { throw Invalid(message: "missing \"channel\" (users, hackathons or projects)") }
+        guard let channel = Entity(rawValue: channelName) else {
+            throw Invalid(message: "unknown channel \(jsonQuoted(channelName)); use users, hackathons or projects")
+        }
+        switch type {
+        case "unsubscribe":
+            return .unsubscribe(channel)
+        case "subscribe":
+            var subscription = Subscription(channel: channel)
+            for key in object.keys where !["type", "channel", "events", "where", "since"].contains(key) {
+                throw Invalid(message: "unknown field \(jsonQuoted(key))")
+            }
+            if let events = object["events"] {
+                guard let list = events.array, !list.isEmpty else { throw Invalid(message: "\"events\" is a non-empty list") }
+                var wanted = Set<DocumentEvent.Operation>()
+                for item in list {
+                    guard let name = item.string, let operation = DocumentEvent.Operation(rawValue: name) else {
+                        throw Invalid(message: "unknown event \(item); use insert, update or delete")
+                    }
+                    wanted.insert(operation)
+                }
+                subscription.events = wanted
+            }
+            if let filter = object["where"] {
+                guard let pairs = filter.object else { throw Invalid(message: "\"where\" is an object of path: value") }
+                for (path, value) in pairs {
+                    if case .object = value { throw Invalid(message: "\"where\" values are strings, numbers, booleans or null") }
+                    if case .array = value { throw Invalid(message: "\"where\" values are strings, numbers, booleans or null") }
+                    let field = String(path.split(separator: ".").first ?? "")
+                    if !authorized, Subscription.privateFields[channel]?.contains(field) == true {
+                        throw Invalid(message: "\(jsonQuoted(field)) is a private field; connect with the token to filter on it")
+                    }
+                }
+                subscription.filter = pairs
+            }
+            if let since = object["since"] {
+                guard let n = since.number, n >= 0, n == n.rounded(), n < 9e18 else { throw Invalid(message: "\"since\" is a non-negative integer seq") }
+                subscription.since = Int64(n)
+            }
+            return .subscribe(subscription)
+        default:
+            throw Invalid(message: "unknown type \(jsonQuoted(type)); use subscribe or unsubscribe")
+        }
+    }
+}

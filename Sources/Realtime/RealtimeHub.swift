@@ -1,0 +1,130 @@
+import Logging
+import NIOCore
+import Synchronization
+import Sync
+import WebSocket
+
+/// Fans document events out to WebSocket subscribers.
+///
+/// The sync engine publishes each settled batch (in seq order); every event
+/// is encoded once (`EncodedEvent`) and its bytes pushed to the queue of each
+/// subscriber whose subscription matches. Publishing never waits on a socket.
+public final class RealtimeHub: EventSink {
+    public struct Configuration: Sendable {
+        /// Frames queued per subscriber before it is closed as a slow
+        /// consumer (4008). A thousand events is seconds of a busy
+        /// hackathon: a healthy client never gets near it.
+        public var queueMessages = 1000
+        /// Bytes queued per subscriber; caps memory whatever the event size.
+        public var queueBytes = 8 << 20
+        /// Token that unlocks private fields (e-mail); nil: nobody sees them.
+        public var privateToken: String?
+        public var webSocket = WebSocketConfiguration()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let log: any EventLog
+    let logger: Logger
+    private struct State {
+        var sessions: [UInt64: SubscriberSession] = [:]
+        var nextID: UInt64 = 1
+        var latestSeq: Int64 = 0
+        var messagesSent = 0
+    }
+    private let state = Mutex(State())
+
+    public init(configuration: Configuration, log: any EventLog, logger: Logger) {
+        self.configuration = configuration
+        self.log = log
+        self.logger = logger
+    }
+
+    public var connectionCount: Int { state.withLock { $0.sessions.count } }
+    public var latestSeq: Int64 { state.withLock { $0.latestSeq } }
+
+    /// Sets the newest seq at start, so new live subscriptions start after it.
+    public func primeLatestSeq() async {
+        if let latest = try? await log.latestSeq() {
+            state.withLock { $0.latestSeq = max($0.latestSeq, latest) }
+        }
+    }
+
+    public func publish(_ events: [DocumentEvent]) {
+        guard let last = events.last else { return }
+        let encoded = events.map { EncodedEvent($0, compressionThreshold: configuration.webSocket.compressionThreshold) }
+        let sessions = state.withLock { s -> [SubscriberSession] in
+            s.latestSeq = max(s.latestSeq, last.seq)
+            return Array(s.sessions.values)
+        }
+        for session in sessions {
+            for event in encoded { session.offer(event) }
+        }
+    }
+
+    /// Whether a presented token unlocks private fields (constant-time compare).
+    public func isAuthorized(token: String?) -> Bool {
+        guard let expected = configuration.privateToken, !expected.isEmpty, let token else { return false }
+        let a = Array(expected.utf8), b = Array(token.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// Serves one upgraded connection until it closes.
+    public func serve<Inbound: AsyncSequence & Sendable>(
+        _ connection: WebSocketConnection, inbound: Inbound, authorized: Bool
+    ) async where Inbound.Element == ByteBuffer {
+        let queue = OutboundQueue(maxMessages: configuration.queueMessages, maxBytes: configuration.queueBytes)
+        let windowBits = connection.deflate.map(\.serverMaxWindowBits)
+        let id = state.withLock { s -> UInt64 in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+        let logger = self.logger
+        let session = SubscriberSession(id: id, authorized: authorized, windowBits: windowBits, queue: queue) {
+            logger.warning("subscriber too slow; closing so it can resume with since", metadata: ["ws.session": "\(id)"])
+            queue.finish()
+            Task { await connection.close(.slowConsumer, reason: "slow consumer: reconnect with since=<last seq>") }
+        }
+        state.withLock { $0.sessions[id] = session }
+        logger.debug("subscriber connected", metadata: ["ws.session": "\(id)", "ws.authorized": "\(authorized)"])
+        defer {
+            state.withLock { _ = $0.sessions.removeValue(forKey: id) }
+            logger.debug("subscriber disconnected", metadata: ["ws.session": "\(id)"])
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while let frame = await queue.next() {
+                    do {
+                        try await connection.sendEncodedFrames(frame)
+                        self.state.withLock { $0.messagesSent += 1 }
+                    } catch {
+                        return
+                    }
+                }
+            }
+            let log = self.log
+            await connection.run(inbound: inbound) { message in
+                guard case .text(let text) = message else {
+                    session.send(ServerMessage.error("requests are JSON text messages"))
+                    return
+                }
+                let request: ClientRequest
+                do throws(ClientRequest.Invalid) {
+                    request = try ClientRequest.parse(text.readableBytesView, authorized: authorized)
+                } catch {
+                    session.send(ServerMessage.error(error.message))
+                    return
+                }
+                await session.handle(request, log: log, latestSeq: { self.latestSeq }, logger: logger)
+            }
+            queue.finish()
+            group.cancelAll()
+        }
+    }
+
+    /// Messages written to subscribers since start.
+    public var messagesSent: Int { state.withLock { $0.messagesSent } }
+}

@@ -1,0 +1,32 @@
+import NIOCore
+import Sync
+
+/// Messages the server sends, as JSON text.
+public enum ServerMessage {
+    public static func subscribed(_ s: Subscription) -> String {
+        let events = s.events.map(\.rawValue).sorted().map(jsonQuoted).joined(separator: ",")
+        var text = #"{"type":"subscribed","channel":"\#(s.channel.rawValue)","events":[\#(events)],"where":\#(JSONValue.object(s.filter))"#
+        if let since = s.since { text += #","since":\#(since)"# }
+        return text + "}"
+    }
+
+    public static func unsubscribed(_ channel: Entity) -> String {
+        #"{"type":"unsubscribed","channel":"\#(channel.rawValue)"}"#
+    }
+
+    public static func error(_ message: String) -> String {
+        #"{"type":"error","message":\#(jsonQuoted(message))}"#
+    }
+
+    /// Sent before a replay that cannot start where the client asked.
+    public static func gap(channel: Entity, requestedSince: Int64, oldestAvailable: Int64?) -> String {
+        let oldest = oldestAvailable.map(String.init) ?? "null"
+        let message = "events after \(requestedSince) up to \(oldestAvailable.map { String($0 - 1) } ?? "now") are no longer retained; replaying what is left, then live"
+        return #"{"type":"gap","channel":"\#(channel.rawValue)","requested_since":\#(requestedSince),"oldest_available":\#(oldest),"message":\#(jsonQuoted(message))}"#
+    }
+
+    /// An event, with the document embedded as the raw JSON Postgres built.
+    public static func event(_ event: DocumentEvent, data: String) -> String {
+        #"{"type":"event","seq":\#(event.seq),"channel":"\#(event.ref.entity.rawValue)","event":"\#(event.operation.rawValue)","id":"\#(event.ref.id)","data":\#(data),"at":"\#(event.at)"}"#
+    }
+}

@@ -1,0 +1,46 @@
+import Sync
+
+/// What a subscriber asked for on one channel.
+public struct Subscription: Sendable, Equatable {
+    public var channel: Entity
+    /// Event types wanted; all three when the client named none.
+    public var events: Set<DocumentEvent.Operation>
+    /// Dotted document path → required value. All must match. A path that
+    /// runs through an array matches when any element matches
+    /// (`members.id: 7` — projects that have member 7).
+    public var filter: [String: JSONValue]
+    /// Replay every matching event after this seq before going live.
+    public var since: Int64?
+
+    public init(channel: Entity, events: Set<DocumentEvent.Operation> = [.insert, .update, .delete],
+                filter: [String: JSONValue] = [:], since: Int64? = nil) {
+        self.channel = channel
+        self.events = events
+        self.filter = filter
+        self.since = since
+    }
+
+    /// Fields only authorized subscribers may see or filter on.
+    public static let privateFields: [Entity: Set<String>] = [.users: ["email"]]
+
+    /// Whether an event passes this subscription. `document` is the event's
+    /// parsed data (needed only when there is a filter).
+    public func matches(_ event: DocumentEvent, document: () -> JSONValue?) -> Bool {
+        guard event.ref.entity == channel, events.contains(event.operation) else { return false }
+        guard !filter.isEmpty else { return true }
+        guard let document = document() else { return false }
+        return filter.allSatisfy { path, expected in
+            Self.value(document, at: path.split(separator: ".").map(String.init)[...], matches: expected)
+        }
+    }
+
+    static func value(_ value: JSONValue, at path: ArraySlice<String>, matches expected: JSONValue) -> Bool {
+        if case .array(let elements) = value {
+            if path.isEmpty && expected.array != nil { return value == expected }
+            return elements.contains { Self.value($0, at: path, matches: expected) }
+        }
+        guard let key = path.first else { return value == expected }
+        guard let child = value[key] else { return expected == .null }
+        return Self.value(child, at: path.dropFirst(), matches: expected)
+    }
+}

@@ -1,0 +1,77 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import WebSocket
+
+/// Where and how the HTTP server accepts WebSocket upgrades.
+public struct WebSocketEndpoint: Sendable {
+    /// The only path upgraded (`/ws`); `nil` upgrades any path (the echo server).
+    public var path: String?
+    /// Browser origins allowed to connect; empty allows any (CLI clients send none).
+    public var allowedOrigins: [String] = []
+    public var enableDeflate = true
+    public var configuration = WebSocketConfiguration()
+    /// Runs one upgraded connection until it ends.
+    public var handler: @Sendable (WebSocketConnection, NIOAsyncChannelInboundStream<ByteBuffer>, HTTPRequestHead) async -> Void
+
+    public init(path: String?, handler: @escaping @Sendable (WebSocketConnection, NIOAsyncChannelInboundStream<ByteBuffer>, HTTPRequestHead) async -> Void) {
+        self.path = path
+        self.handler = handler
+    }
+
+    /// The handshake's verdict for a request, path included.
+    public func accept(_ head: HTTPRequestHead) -> Result<Handshake.Accepted, Handshake.Rejection> {
+        if let path, head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) != path {
+            return .failure(Handshake.Rejection(status: .notFound, message: "no WebSocket endpoint at \(head.uri)", headers: [:]))
+        }
+        return Handshake.accept(head, allowedOrigins: allowedOrigins, enableDeflate: enableDeflate)
+    }
+}
+
+/// What a new connection turned into after its first request.
+enum ConnectionKind: Sendable {
+    case http(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>)
+    case webSocket(NIOAsyncChannel<ByteBuffer, ByteBuffer>, HTTPRequestHead)
+}
+
+/// Plugs our RFC 6455 handshake into NIO's HTTP upgrade machinery. A request
+/// the handshake refuses gets its refusal (400, 403, 404, 426 with
+/// Sec-WebSocket-Version) written here and the connection closed: NIO does
+/// not hand a declined upgrade request on to the HTTP routes.
+struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
+    typealias UpgradeResult = ConnectionKind
+    let supportedProtocol = "websocket"
+    let requiredUpgradeHeaders: [String] = []
+    let endpoint: WebSocketEndpoint
+
+    struct Declined: Error {}
+
+    func buildUpgradeResponse(channel: Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
+        let accepted: Handshake.Accepted
+        switch endpoint.accept(upgradeRequest) {
+        case .success(let value):
+            accepted = value
+        case .failure(let rejection):
+            let body = ByteBuffer(string: #"{"error":\#(jsonString(rejection.message)),"status":\#(rejection.status.code)}"#)
+            var headers = rejection.headers
+            headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+            headers.add(name: "Connection", value: "close")
+            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: upgradeRequest.version, status: rejection.status, headers: headers)), promise: nil)
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
+            return channel.eventLoop.makeFailedFuture(Declined())
+        }
+        var headers = initialResponseHeaders
+        for (name, value) in accepted.headers where name.lowercased() != "upgrade" && name.lowercased() != "connection" {
+            headers.add(name: name, value: value)
+        }
+        return channel.eventLoop.makeSucceededFuture(headers)
+    }
+
+    func upgrade(channel: Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<ConnectionKind> {
+        channel.eventLoop.makeCompletedFuture {
+            .webSocket(try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel), upgradeRequest)
+        }
+    }
+}

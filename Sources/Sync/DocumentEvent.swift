@@ -1,0 +1,34 @@
+import Foundation
+
+/// A document change the sync applied, as recorded in the event log.
+public struct DocumentEvent: Sendable, Equatable {
+    public enum Operation: String, Sendable {
+        case insert, update, delete
+    }
+
+    /// Global, strictly increasing, in commit order.
+    public var seq: Int64
+    public var ref: DocumentRef
+    public var operation: Operation
+    /// The document after the change (for a delete, the last document), as JSON.
+    public var data: String
+    /// The document without private fields (users' e-mail), as JSON; nil when
+    /// the document has none.
+    public var publicData: String?
+    /// When the newest change behind the event was captured, RFC 3339.
+    public var at: String
+
+    public init(seq: Int64, ref: DocumentRef, operation: Operation, data: String, publicData: String?, at: String) {
+        self.seq = seq
+        self.ref = ref
+        self.operation = operation
+        self.data = data
+        self.publicData = publicData
+        self.at = at
+    }
+}
+
+/// Receives document events as they are settled, in seq order.
+public protocol EventSink: Sendable {
+    func publish(_ events: [DocumentEvent])
+}

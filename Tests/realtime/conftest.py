@@ -1,0 +1,125 @@
+"""Fixtures for the realtime tests: a fresh database, the real `hacksync serve`
+binary, and the independent `websockets` client (not our own WebSocket code)."""
+import json
+import os
+import random
+import socket
+import subprocess
+import time
+import urllib.request
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+BINARY = os.environ.get("HACKSYNC_TEST_BINARY")
+DATABASE_URL = os.environ.get("HACKSYNC_TEST_DATABASE_URL")
+ELASTICSEARCH_URL = os.environ.get("HACKSYNC_TEST_ELASTICSEARCH_URL")
+TOKEN = "test-private-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtX", "-c", sql],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class Service:
+    def __init__(self, extra_args=()):
+        if not (BINARY and DATABASE_URL and ELASTICSEARCH_URL):
+            pytest.fail("run through `make test` (HACKSYNC_TEST_* variables are missing)")
+        suffix = "%x" % random.getrandbits(48)
+        self.db_name = "hs_py_" + suffix
+        psql(DATABASE_URL, f"CREATE DATABASE {self.db_name}")
+        parts = urlparse(DATABASE_URL)
+        self.db_url = urlunparse(parts._replace(path="/" + self.db_name))
+        subprocess.run([BINARY, "migrate", "--database-url", self.db_url], check=True, capture_output=True)
+        self.port = free_port()
+        self.prefix = "py" + suffix + "_"
+        self.log = open(f"/tmp/hacksync-{self.db_name}.log", "w")
+        self.extra_args = extra_args
+        self.start()
+
+    def start(self):
+        env = dict(os.environ, HACKSYNC_PRIVATE_TOKEN=TOKEN)
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--database-url", self.db_url, "--elasticsearch-url", ELASTICSEARCH_URL,
+             "--listen", f"127.0.0.1:{self.port}", "--index-prefix", self.prefix, "--catch-up-interval", "0.2",
+             *self.extra_args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("hacksync did not become healthy: " + open(self.log.name).read()[-2000:])
+
+    @property
+    def ws(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def sql(self, statement):
+        return psql(self.db_url, statement)
+
+    def restart(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.start()
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+        os.unlink(self.log.name)
+
+
+@pytest.fixture
+def service():
+    s = Service()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def slow_service():
+    s = Service(extra_args=("--ws-queue-limit", "20"))
+    yield s
+    s.stop()
+
+
+async def receive_json(ws, timeout=15):
+    import asyncio
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def subscribe(ws, **request):
+    await ws.send(json.dumps({"type": "subscribe", **request}))
+    reply = await receive_json(ws)
+    assert reply["type"] == "subscribed", reply
+    return reply
+
+
+async def events_until(ws, predicate, timeout=20):
+    """Collects events until one satisfies `predicate`."""
+    import asyncio
+    collected = []
+    deadline = asyncio.get_event_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_event_loop().time()
+        assert remaining > 0, f"timed out; got {collected}"
+        message = await receive_json(ws, remaining)
+        collected.append(message)
+        if predicate(message):
+            return collected
