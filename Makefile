@@ -18,6 +18,7 @@ deps:
 
 build: deps
 	swift build -c release --product hacksync
+	swift build -c release --product hacksync-watch
 
 build-tests: deps
 	swift build --build-tests

@@ -2,7 +2,10 @@
 `hacksync serve` (loopback only), each subscribed to one channel, and reports
 the server's RSS growth divided by N, with and without permessage-deflate.
 
-    .venv/bin/python bench/ws_memory.py PID ws://127.0.0.1:PORT/ws [N]
+    .venv/bin/python bench/ws_memory.py PID ws://127.0.0.1:PORT/ws N plain|deflate
+
+Run each mode against a freshly started server: memory freed by an earlier
+run is kept by the allocator and would hide the growth.
 """
 import asyncio
 import json
@@ -49,10 +52,10 @@ async def measure(pid, url, n, compression):
 def main():
     pid, url = int(sys.argv[1]), sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
+    mode = sys.argv[4] if len(sys.argv) > 4 else "plain"
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n * 2 + 100)), hard))
-    asyncio.run(measure(pid, url, n, None))
-    asyncio.run(measure(pid, url, n, "deflate"))
+    asyncio.run(measure(pid, url, n, "deflate" if mode == "deflate" else None))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ cat <<INFO
 
   HackSync is starting.
     admin API      http://$LISTEN/healthz
+    live events    ws://$LISTEN/ws   (watch them: .build/release/hacksync-watch --url ws://$LISTEN/ws)
     Postgres       $DATABASE_URL
     Elasticsearch  $ELASTICSEARCH_URL   (aliases: users, hackathons, projects)
 
@@ -33,4 +34,8 @@ cat <<INFO
   Ctrl-C stops everything.
 
 INFO
+# Subscribers present this token to see private fields (e-mail).
+export HACKSYNC_PRIVATE_TOKEN=${HACKSYNC_PRIVATE_TOKEN:-demo-token}
+echo "  private fields: hacksync-watch --token $HACKSYNC_PRIVATE_TOKEN ..."
+echo
 "$BIN" serve --listen "$LISTEN"

@@ -41,21 +41,28 @@ public final class SubscriberSession: Sendable {
 
     /// A live event from the hub.
     func offer(_ event: EncodedEvent) {
-        let frame: ByteBuffer? = state.withLock { s in
-            guard !s.overflowed, var channel = s.channels[event.event.ref.entity] else { return nil }
+        enum Outcome { case none, send(ByteBuffer), overflow }
+        let outcome: Outcome = state.withLock { s in
+            guard !s.overflowed, var channel = s.channels[event.event.ref.entity] else { return .none }
             guard event.event.seq > channel.lastSeq,
                   channel.subscription.matches(event.event, document: { event.document })
-            else { return nil }
+            else { return .none }
             if channel.buffered != nil {
+                // Live events wait while the log replays; the same bound as the queue applies.
+                guard channel.buffered!.count < queue.maxMessages else { return .overflow }
                 channel.buffered!.append(event)
                 s.channels[event.event.ref.entity] = channel
-                return nil
+                return .none
             }
             channel.lastSeq = event.event.seq
             s.channels[event.event.ref.entity] = channel
-            return event.frame(privateView: authorized, windowBits: windowBits)
+            return .send(event.frame(privateView: authorized, windowBits: windowBits))
         }
-        if let frame { enqueue(frame) }
+        switch outcome {
+        case .none: break
+        case .send(let frame): enqueue(frame)
+        case .overflow: overflow()
+        }
     }
 
     /// Sends a control message (subscribed, error, gap) in order with events.
@@ -65,6 +72,11 @@ public final class SubscriberSession: Sendable {
 
     private func enqueue(_ frame: ByteBuffer) {
         guard !queue.push(frame) else { return }
+        overflow()
+    }
+
+    /// Closes the subscriber as a slow consumer, once.
+    private func overflow() {
         let first = state.withLock { s -> Bool in
             defer { s.overflowed = true }
             return !s.overflowed

@@ -1,3 +1,4 @@
+import Realtime
 import AsyncHTTPClient
 import Foundation
 import Logging
