@@ -1,4 +1,5 @@
 import Logging
+import Realtime
 import NIOHTTP1
 import Search
 import Sync
@@ -53,7 +54,7 @@ public struct AdminRoutes: HTTPResponder {
             problems.append("Elasticsearch unreachable: \(error)")
         }
         if problems.isEmpty { return .json(#"{"status":"ok"}"#) }
-        let reasons = problems.map(jsonString).joined(separator: ",")
+        let reasons = problems.map(jsonQuoted).joined(separator: ",")
         return .json(#"{"status":"unavailable","problems":[\#(reasons)]}"#, status: .serviceUnavailable)
     }
 }

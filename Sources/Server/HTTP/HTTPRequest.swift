@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Realtime
 
 /// A complete HTTP request as the admin routes see it.
 public struct HTTPRequest: Sendable {
@@ -59,31 +60,13 @@ public struct HTTPResponse: Sendable {
 
     /// `{"error": "..."}` with the given status.
     public static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
-        json(#"{"error":\#(jsonString(message)),"status":\#(status.code)}"#, status: status)
+        json(#"{"error":\#(jsonQuoted(message)),"status":\#(status.code)}"#, status: status)
     }
 }
 
 /// Anything that answers HTTP requests.
 public protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest) async -> HTTPResponse
-}
-
-/// Encodes a string as a JSON string literal.
-public func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case let s where s.value < 0x20:
-            out += String(format: "\\u%04x", s.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 import Foundation

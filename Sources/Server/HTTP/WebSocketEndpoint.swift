@@ -1,4 +1,5 @@
 import Logging
+import Realtime
 import NIOCore
 import NIOHTTP1
 import WebSocket
@@ -52,7 +53,7 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         case .success(let value):
             accepted = value
         case .failure(let rejection):
-            let body = ByteBuffer(string: #"{"error":\#(jsonString(rejection.message)),"status":\#(rejection.status.code)}"#)
+            let body = ByteBuffer(string: #"{"error":\#(jsonQuoted(rejection.message)),"status":\#(rejection.status.code)}"#)
             var headers = rejection.headers
             headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
             headers.add(name: "Content-Length", value: String(body.readableBytes))
