@@ -5,28 +5,12 @@
 #   permessage-deflate (the independent `websockets` client).
 # Usage: scripts/bench-realtime.sh [subscribers] [rounds] [idle-connections]
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-export RUN_DIR=$ROOT/.run-bench
 SUBSCRIBERS=${1:-1000}
 ROUNDS=${2:-20}
 IDLE=${3:-5000}
-
-scripts/install-deps.sh
-if [ -z "${SKIP_BUILD:-}" ]; then
-    swift build -c release --product hacksync >/dev/null
-    swift build -c release --product hacksync-bench >/dev/null
-fi
-unset DATABASE_URL ELASTICSEARCH_URL
-scripts/services.sh start
-SERVE_PID=
-cleanup() { [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null; wait 2>/dev/null; scripts/services.sh stop; }
-trap cleanup EXIT
-source "$RUN_DIR/env"
+source "$(dirname "$0")/bench-env.sh"
 ulimit -n 65536 2>/dev/null || true
 
-.build/release/hacksync migrate >/dev/null
-.build/release/hacksync seed --users 1000 --projects 1500 --hackathons 20 >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 start_serve() {
     .build/release/hacksync serve --listen "127.0.0.1:$PORT" --log-level warning &
@@ -35,10 +19,7 @@ start_serve() {
 }
 restart_serve() { kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; start_serve; }
 start_serve
-for _ in $(seq 1 100); do
-    [ "$(psql "$DATABASE_URL" -Atc 'SELECT count(*) FROM sync.changes WHERE processed_at IS NULL')" = 0 ] && break
-    sleep 0.2
-done
+wait_for_drain
 echo "machine: $(nproc) cores; release build; postgres fsync=on; search server osmem"
 .build/release/hacksync-bench subscribers "ws://127.0.0.1:$PORT/ws" "$SUBSCRIBERS" "$ROUNDS"
 # Each memory mode on a fresh process: freed memory stays with the allocator.
