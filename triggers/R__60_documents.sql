@@ -76,7 +76,8 @@ BEGIN
 END $$;
 
 -- Every document a batch of changes affects, cascades included. One place
--- per table (the affected_by_* functions beside each capture trigger).
+-- per table (the affected_by_* functions beside each capture trigger), plus
+-- the documents named by re-sync requests (tbl = 'refresh').
 CREATE OR REPLACE FUNCTION sync.affected_documents(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
@@ -86,7 +87,8 @@ BEGIN
     UNION SELECT * FROM sync.affected_by_hackathons(seqs)
     UNION SELECT * FROM sync.affected_by_hackathon_participants(seqs)
     UNION SELECT * FROM sync.affected_by_projects(seqs)
-    UNION SELECT * FROM sync.affected_by_project_members(seqs);
+    UNION SELECT * FROM sync.affected_by_project_members(seqs)
+    UNION SELECT c.doc_entity, c.key1 FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'refresh';
 END $$;
 
 -- The current state of the given documents; doc is NULL for a document whose

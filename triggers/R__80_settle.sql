@@ -1,3 +1,18 @@
+-- Parks documents the index refused in the dead-letter table (a new entry,
+-- or one more attempt on the open or resolved entry of that document).
+CREATE OR REPLACE FUNCTION sync.park(
+    entities text[], ids bigint[], docs text[], error_types text[], reasons text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    INSERT INTO sync.dead_letters AS d (entity, doc_id, error_type, error_reason, document)
+    SELECT r.entity, r.doc_id, r.error_type, r.reason, r.doc::jsonb
+    FROM unnest(entities, ids, docs, error_types, reasons) AS r (entity, doc_id, doc, error_type, reason)
+    ON CONFLICT (entity, doc_id) DO UPDATE SET
+        error_type = excluded.error_type, error_reason = excluded.error_reason,
+        document = excluded.document, attempts = d.attempts + 1,
+        last_seen = now(), resolved_at = NULL, resolution = NULL;
+END $$;
+
 -- Settling a written batch, in one round trip and one transaction: mark its
 -- changes processed, park rejected documents, record the document events
 -- and the documents' last state. Returns the new events in seq order.
@@ -17,17 +32,10 @@ LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     UPDATE sync.changes SET processed_at = clock_timestamp() WHERE sync.changes.seq = ANY (seqs);
 
-    INSERT INTO sync.dead_letters AS d (entity, doc_id, error_type, error_reason, document)
-    SELECT r.entity, r.doc_id, r.error_type, r.reason, r.doc::jsonb
-    FROM unnest(rejected_entities, rejected_ids, rejected_docs, rejected_types, rejected_reasons)
-         AS r (entity, doc_id, doc, error_type, reason)
-    ON CONFLICT (entity, doc_id) DO UPDATE SET
-        error_type = excluded.error_type, error_reason = excluded.error_reason,
-        document = excluded.document, attempts = d.attempts + 1,
-        last_seen = now(), resolved_at = NULL;
+    PERFORM sync.park(rejected_entities, rejected_ids, rejected_docs, rejected_types, rejected_reasons);
 
     -- A document written successfully resolves its dead-letter entry.
-    UPDATE sync.dead_letters d SET resolved_at = now()
+    UPDATE sync.dead_letters d SET resolved_at = now(), resolution = 'synced'
     FROM unnest(entities, ids) AS a (entity, doc_id)
     WHERE d.resolved_at IS NULL AND d.entity = a.entity AND d.doc_id = a.doc_id;
 

@@ -66,9 +66,7 @@ public final class RealtimeHub: EventSink {
     /// Whether a presented token unlocks private fields (constant-time compare).
     public func isAuthorized(token: String?) -> Bool {
         guard let expected = configuration.privateToken, !expected.isEmpty, let token else { return false }
-        let a = Array(expected.utf8), b = Array(token.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        return constantTimeEquals(expected, token)
     }
 
     /// Serves one upgraded connection until it closes.

@@ -51,11 +51,27 @@ extension ElasticsearchClient {
         }
     }
 
+    /// One step of an atomic `_aliases` update.
+    public enum AliasAction: Sendable, Equatable {
+        case add(index: String, alias: String)
+        case remove(index: String, alias: String)
+
+        var json: String {
+            switch self {
+            case .add(let index, let alias): #"{"add":{"index":"\#(index)","alias":"\#(alias)"}}"#
+            case .remove(let index, let alias): #"{"remove":{"index":"\#(index)","alias":"\#(alias)"}}"#
+            }
+        }
+    }
+
+    /// Applies alias changes in one atomic step: readers see all of them or none.
+    public func updateAliases(_ actions: [AliasAction]) async throws {
+        try await expectSuccess(.POST, "/_aliases", json: #"{"actions":[\#(actions.map(\.json).joined(separator: ","))]}"#)
+    }
+
     /// Points `alias` at `index` and away from `remove`, in one atomic step.
     public func moveAlias(_ alias: String, to index: String, removingFrom remove: [String] = []) async throws {
-        var actions = remove.map { #"{"remove":{"index":"\#($0)","alias":"\#(alias)"}}"# }
-        actions.append(#"{"add":{"index":"\#(index)","alias":"\#(alias)"}}"#)
-        try await expectSuccess(.POST, "/_aliases", json: #"{"actions":[\#(actions.joined(separator: ","))]}"#)
+        try await updateAliases(remove.map { .remove(index: $0, alias: alias) } + [.add(index: index, alias: alias)])
     }
 
     public func refresh(_ index: String) async throws {

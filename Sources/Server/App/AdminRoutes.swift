@@ -5,21 +5,25 @@ import Search
 import Sync
 import WebSocket
 
-/// The admin HTTP API. For now: health.
+/// The admin HTTP API: health, and the operator endpoints (`Operations`).
 public struct AdminRoutes: HTTPResponder {
     let statistics: SyncStatistics
     let elasticsearch: ElasticsearchClient
     let webSocket: WebSocketEndpoint?
+    let operations: Operations?
     let logger: Logger
 
-    public init(statistics: SyncStatistics, elasticsearch: ElasticsearchClient, webSocket: WebSocketEndpoint? = nil, logger: Logger) {
+    public init(statistics: SyncStatistics, elasticsearch: ElasticsearchClient, webSocket: WebSocketEndpoint? = nil,
+                operations: Operations? = nil, logger: Logger) {
         self.statistics = statistics
         self.elasticsearch = elasticsearch
         self.webSocket = webSocket
+        self.operations = operations
         self.logger = logger
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        if let operations, let response = await operations.respond(to: request) { return response }
         switch (request.method, request.path) {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return await health()

@@ -19,6 +19,12 @@ public struct HackSyncConfiguration: Sendable {
     /// Live fan-out: queue sizes, the token that unlocks private fields
     /// (`HACKSYNC_PRIVATE_TOKEN`), WebSocket limits.
     public var realtime = RealtimeHub.Configuration()
+    /// Token for mutating admin endpoints (`HACKSYNC_ADMIN_TOKEN`); none: they are refused.
+    public var adminToken: String?
+    /// Pruning of processed change-log rows and events.
+    public var retention = RetentionPolicy()
+    /// Scheduled reconciliation (`HACKSYNC_RECONCILE`: `1h`, `0 3 * * *`); nil: only on demand.
+    public var reconcileSchedule: Schedule?
     /// Browser origins allowed on /ws (`HACKSYNC_ALLOWED_ORIGINS`, comma-separated); empty allows any.
     public var allowedOrigins: [String] = []
 

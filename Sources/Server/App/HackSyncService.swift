@@ -9,9 +9,10 @@ import Sync
 import WebSocket
 
 /// Wires the parts of `hacksync serve` together: the LISTEN connection, the
-/// sync engine and the admin HTTP server, run as one service group so that
-/// SIGTERM stops them in order (HTTP first, then listener, then the engine
-/// finishes the batch in flight).
+/// sync engine, the index guard, housekeeping and the admin HTTP server, run
+/// as one service group so that SIGTERM stops them in reverse order (HTTP
+/// first, then the listener; the engine last, after it finished the batch in
+/// flight).
 public struct HackSyncService {
     public let configuration: HackSyncConfiguration
     public let statistics = SyncStatistics()
@@ -38,9 +39,15 @@ public struct HackSyncService {
             logger: logger)
         await hub.primeLatestSeq()
         let store = PostgresChangeStore(databaseURL: configuration.databaseURL, logger: logger)
+        let indexGuard = IndexGuard(databaseURL: configuration.databaseURL, client: client, indexes: indexes, logger: logger)
+        let reconciler = Reconciler(databaseURL: configuration.databaseURL, client: client, indexes: indexes, logger: logger)
+        let maintenance = Maintenance(
+            databaseURL: configuration.databaseURL, retention: configuration.retention,
+            reconcileSchedule: configuration.reconcileSchedule, reconciler: reconciler, logger: logger)
         let engine = SyncEngine(
             store: store,
-            index: ElasticsearchDocumentIndex(client: client, indexes: indexes, logger: logger),
+            index: ElasticsearchDocumentIndex(client: client, indexes: indexes,
+                                              ensureIndexes: { try await indexGuard.ensureIndexes() }, logger: logger),
             wake: wake,
             configuration: configuration.sync,
             statistics: statistics,
@@ -56,7 +63,12 @@ public struct HackSyncService {
             retry: configuration.sync.retry, logger: logger)
         var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,
-            responder: AdminRoutes(statistics: statistics, elasticsearch: client, webSocket: endpoint, logger: logger),
+            responder: AdminRoutes(
+                statistics: statistics, elasticsearch: client, webSocket: endpoint,
+                operations: Operations(
+                    databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
+                    indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
+                logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint
 
@@ -64,6 +76,8 @@ public struct HackSyncService {
             configuration: .init(
                 services: [
                     .init(service: engine),
+                    .init(service: indexGuard),
+                    .init(service: maintenance),
                     .init(service: listener),
                     .init(service: http),
                 ],

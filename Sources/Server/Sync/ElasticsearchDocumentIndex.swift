@@ -8,19 +8,23 @@ import Synchronization
 ///
 /// Writes go to the aliases with `require_alias`, so a wiped cluster fails the
 /// items (and the engine retries) instead of Elasticsearch inventing an index
-/// with dynamic mappings. A missing alias is recreated before the retry.
+/// with dynamic mappings. A missing alias is recreated before the retry, by
+/// `ensureIndexes` (the service's `IndexGuard`, which also refills it).
 public final class ElasticsearchDocumentIndex: DocumentIndex {
     let client: ElasticsearchClient
     let indexes: SearchIndexes
+    let ensureIndexes: @Sendable () async throws -> Void
     let logger: Logger
     /// Whether the aliases were checked since start or since one went missing.
     /// Checked lazily, on the first write, so that start-up never waits for
     /// a cluster that is down.
     private let aliasesChecked: Mutex<Bool>
 
-    public init(client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+    public init(client: ElasticsearchClient, indexes: SearchIndexes,
+                ensureIndexes: (@Sendable () async throws -> Void)? = nil, logger: Logger) {
         self.client = client
         self.indexes = indexes
+        self.ensureIndexes = ensureIndexes ?? { try await indexes.ensure() }
         self.logger = logger
         self.aliasesChecked = Mutex(false)
     }
@@ -28,7 +32,7 @@ public final class ElasticsearchDocumentIndex: DocumentIndex {
     public func write(_ batch: DocumentBatch) async throws -> [DocumentRef: WriteOutcome] {
         guard !batch.documents.isEmpty else { return [:] }
         if !aliasesChecked.withLock({ $0 }) {
-            try await indexes.ensure()
+            try await ensureIndexes()
             aliasesChecked.withLock { $0 = true }
         }
         var request = BulkRequest()

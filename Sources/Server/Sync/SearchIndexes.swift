@@ -5,7 +5,7 @@ import Sync
 /// The aliases HackSync writes to and the versioned indexes behind them
 /// (`projects` → `projects_v1`). Creates what is missing.
 public struct SearchIndexes: Sendable {
-    let client: ElasticsearchClient
+    public let client: ElasticsearchClient
     /// Prepended to every alias and index name (tests use one per test).
     public let prefix: String
     let logger: Logger
@@ -19,26 +19,43 @@ public struct SearchIndexes: Sendable {
     public func alias(for entity: Entity) -> String { prefix + entity.rawValue }
 
     /// Makes sure every alias exists and points at an index with our mappings.
-    public func ensure() async throws {
+    /// Returns the entities whose index had to be created (it is empty).
+    @discardableResult
+    public func ensure() async throws -> [Entity] {
+        var created: [Entity] = []
         for entity in Entity.allCases {
-            try await ensure(entity)
+            if try await ensure(entity).created { created.append(entity) }
         }
+        return created
     }
 
-    /// The index an alias points at, creating `<alias>_v<n>` if it points nowhere.
+    /// The index an alias points at, creating `<alias>_v<n>` if it points
+    /// nowhere (`created` is then true).
     @discardableResult
-    public func ensure(_ entity: Entity) async throws -> String {
+    public func ensure(_ entity: Entity) async throws -> (index: String, created: Bool) {
         let alias = alias(for: entity)
-        if let current = try await client.aliasTargets(alias).first { return current }
-        let existing = try await client.indexNames(startingWith: alias + "_v")
-        let next = (existing.compactMap { Int($0.dropFirst(alias.count + 2)) }.max() ?? 0) + 1
-        let name = "\(alias)_v\(next)"
+        if let current = try await client.aliasTargets(alias).first { return (current, false) }
+        let name = try await nextIndexName(entity)
         guard let definition = IndexMappings.definition(for: entity.rawValue) else {
             preconditionFailure("no mappings for \(entity)")
         }
-        try await client.createIndex(name, definition: definition)
+        do {
+            try await client.createIndex(name, definition: definition)
+        } catch let error as ElasticsearchError where error.status == 400 {
+            // Created meanwhile by another caller: use it if it got the alias.
+            if let current = try await client.aliasTargets(alias).first { return (current, false) }
+            throw error
+        }
         try await client.moveAlias(alias, to: name)
         logger.notice("created search index", metadata: ["es.index": "\(name)", "es.alias": "\(alias)"])
-        return name
+        return (name, true)
+    }
+
+    /// `<alias>_v<n>` with n one above the highest existing.
+    public func nextIndexName(_ entity: Entity) async throws -> String {
+        let alias = alias(for: entity)
+        let existing = try await client.indexNames(startingWith: alias + "_v")
+        let next = (existing.compactMap { Int($0.dropFirst(alias.count + 2)) }.max() ?? 0) + 1
+        return "\(alias)_v\(next)"
     }
 }

@@ -9,7 +9,7 @@ struct HackSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hacksync",
         abstract: "Keeps Elasticsearch and live clients in step with Postgres.",
-        subcommands: [Migrate.self, Serve.self, Seed.self])
+        subcommands: [Migrate.self, Serve.self, Seed.self, DeadLetterCommand.self, Reindex.self, Reconcile.self])
 }
 
 /// Options every command shares.
@@ -63,15 +63,22 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the listener, the sync engine and the admin HTTP server until SIGTERM.")
 
     @OptionGroup var common: CommonOptions
-
-    @Option(help: "Elasticsearch URL, http(s)://[user:password@]host:port. Default: $ELASTICSEARCH_URL.")
-    var elasticsearchURL: String?
+    @OptionGroup var search: SearchOptions
 
     @Option(help: "Admin HTTP address host:port. Default: $HACKSYNC_LISTEN or 127.0.0.1:8080.")
     var listen: String?
 
-    @Option(help: "Prefix for index and alias names. Default: $HACKSYNC_INDEX_PREFIX or none.")
-    var indexPrefix: String?
+    @Option(help: "Token for mutating admin endpoints. Default: $HACKSYNC_ADMIN_TOKEN; none: they are refused.")
+    var adminToken: String?
+
+    @Option(help: "Keep processed change-log rows and events this long: 30s, 15m, 12h, 7d. Default: $HACKSYNC_RETENTION or 7d.")
+    var retention: String?
+
+    @Option(help: "Keep at most this many processed change-log rows and events. Default: $HACKSYNC_RETENTION_ROWS or 1000000.")
+    var retentionRows: Int?
+
+    @Option(help: "Reconcile on a schedule: an interval (1h) or a cron expression (\"0 3 * * *\", UTC). Default: $HACKSYNC_RECONCILE; none: on demand only.")
+    var reconcile: String?
 
     @Option(help: "Change-log rows per batch.")
     var batchSize: Int?
@@ -91,14 +98,23 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let logger = common.makeLogger("hacksync")
-        guard let esURL = elasticsearchURL ?? env["ELASTICSEARCH_URL"], !esURL.isEmpty else {
-            throw ValidationError("no search cluster: pass --elasticsearch-url or set ELASTICSEARCH_URL")
-        }
-        var configuration = HackSyncConfiguration(databaseURL: try common.resolvedDatabaseURL(), elasticsearchURL: esURL)
+        var configuration = HackSyncConfiguration(databaseURL: try common.resolvedDatabaseURL(), elasticsearchURL: try search.resolvedURL())
         let address = try HackSyncConfiguration.parseListenAddress(listen ?? env["HACKSYNC_LISTEN"] ?? "127.0.0.1:8080")
         configuration.listenHost = address.host
         configuration.listenPort = address.port
-        configuration.indexPrefix = indexPrefix ?? env["HACKSYNC_INDEX_PREFIX"] ?? ""
+        configuration.indexPrefix = search.resolvedPrefix()
+        configuration.adminToken = adminToken ?? env["HACKSYNC_ADMIN_TOKEN"]
+        if let text = retention ?? env["HACKSYNC_RETENTION"] {
+            guard case .every(let age) = try Schedule.parse(text) else { throw ValidationError("--retention must be a duration like 7d") }
+            configuration.retention.maxAge = age
+        }
+        if let rows = retentionRows ?? env["HACKSYNC_RETENTION_ROWS"].flatMap(Int.init) {
+            guard rows >= 0 else { throw ValidationError("--retention-rows must not be negative") }
+            configuration.retention.maxRows = rows
+        }
+        if let text = reconcile ?? env["HACKSYNC_RECONCILE"], !text.isEmpty {
+            configuration.reconcileSchedule = try Schedule.parse(text)
+        }
         if let batchSize {
             guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
             configuration.sync.batchSize = batchSize

@@ -1,0 +1,156 @@
+import Logging
+import Postgres
+import Search
+import ServiceLifecycle
+import Sync
+
+/// Notices when the search cluster lost documents and refills it from
+/// Postgres with no manual step, while live changes keep flowing:
+///
+/// - an alias that is missing (cluster wiped or restarted empty, index
+///   deleted) is re-created at once, and a rebuild job refills its index;
+/// - an index whose document count collapsed (under half of what the sync
+///   wrote) is rebuilt in place;
+/// - an unfinished index job whose runner died is resumed from its checkpoint.
+///
+/// It also starts index jobs on request (admin API) and owns index creation
+/// for the sync engine, so an index is never created without being refilled.
+public actor IndexGuard: Service {
+    let databaseURL: String
+    let client: ElasticsearchClient
+    let indexes: SearchIndexes
+    let builder: IndexBuilder
+    let logger: Logger
+    /// How often aliases are checked.
+    public var checkInterval: Duration = .seconds(1)
+    /// Every this many checks, document counts and orphaned jobs too.
+    public var deepCheckEvery = 10
+
+    private var running: [Entity: Task<Void, Never>] = [:]
+    private var ensuring: Task<[Entity], any Error>?
+    private var connection: PostgresConnection?
+
+    public init(databaseURL: String, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+        self.databaseURL = databaseURL
+        self.client = client
+        self.indexes = indexes
+        self.builder = IndexBuilder(databaseURL: databaseURL, client: client, indexes: indexes, logger: logger)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var tick = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await checkAliases()
+                if tick % deepCheckEvery == 0 {
+                    try await resumeOrphanedJobs()
+                    try await checkCounts()
+                }
+            } catch {
+                // The sync reports an unreachable cluster; here it only delays the checks.
+                logger.debug("index check failed", metadata: ["error": "\(error)"])
+                await dropConnection()
+            }
+            tick += 1
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.checkInterval) }
+        }
+        // Jobs stop at their checkpoint; the next start resumes them.
+        for task in running.values { task.cancel() }
+        for task in running.values { await task.value }
+        await dropConnection()
+    }
+
+    /// Makes sure every alias exists; a created (empty) index is refilled.
+    /// Concurrent callers share one attempt.
+    public func ensureIndexes() async throws {
+        if let ensuring {
+            _ = try await ensuring.value
+            return
+        }
+        let task = Task { [indexes] in try await indexes.ensure() }
+        ensuring = task
+        defer { ensuring = nil }
+        for entity in try await task.value {
+            startJob(entity, mode: .rebuild, reason: "the index was missing and was created empty")
+        }
+    }
+
+    /// Starts an index job in the background unless one is running here.
+    /// Returns false when one already runs in this process.
+    @discardableResult
+    public func startJob(_ entity: Entity, mode: IndexJob.Mode, reason: String) -> Bool {
+        guard running[entity] == nil else { return false }
+        logger.notice("starting index job", metadata: ["entity": "\(entity)", "mode": "\(mode)", "reason": "\(reason)"])
+        running[entity] = Task { [builder, logger] in
+            do {
+                try await builder.run(entity, mode: mode, reason: reason)
+            } catch is CancellationError {
+            } catch let error as OperationError where error.kind == .conflict && error.message.contains("already running") {
+                logger.info("index job runs elsewhere", metadata: ["entity": "\(entity)", "detail": "\(error)"])
+            } catch {
+                logger.warning("index job failed; it is retried", metadata: ["entity": "\(entity)", "error": "\(error)"])
+            }
+            self.finished(entity)
+        }
+        return true
+    }
+
+    /// Entities with a job running in this process.
+    public var runningJobs: [Entity] { Array(running.keys) }
+
+    private func finished(_ entity: Entity) {
+        running[entity] = nil
+    }
+
+    private func checkAliases() async throws {
+        for entity in Entity.allCases {
+            if try await client.aliasTargets(indexes.alias(for: entity)).isEmpty {
+                logger.warning("search alias missing: the index was lost; re-creating and rebuilding it",
+                               metadata: ["es.alias": "\(indexes.alias(for: entity))"])
+                try await ensureIndexes()
+                return
+            }
+        }
+    }
+
+    private func resumeOrphanedJobs() async throws {
+        let rows = try await query("SELECT entity, mode, reason FROM sync.index_jobs WHERE finished_at IS NULL")
+        for row in rows.rows {
+            guard let entity = row.string(0).flatMap(Entity.init(rawValue:)), running[entity] == nil,
+                  let mode = row.string(1).flatMap(IndexJob.Mode.init(rawValue:)) else { continue }
+            // Held by a live runner elsewhere (the CLI)? Then leave it.
+            let held = try await query(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = j.id::int::oid) FROM sync.index_jobs j WHERE j.entity = $2 AND j.finished_at IS NULL",
+                [IndexBuilder.jobLockClass, entity.rawValue]).scalar
+            if held == "t" { continue }
+            startJob(entity, mode: mode, reason: row.string(2) ?? "resumed")
+        }
+    }
+
+    /// Rebuilds an index holding under half of the documents the sync wrote.
+    private func checkCounts() async throws {
+        let rows = try await query("SELECT entity, count(*) FROM sync.documents GROUP BY entity")
+        for row in rows.rows {
+            guard let entity = row.string(0).flatMap(Entity.init(rawValue:)), let expected = row.int(1),
+                  expected >= 10, running[entity] == nil else { continue }
+            let indexed = try await client.count(indexes.alias(for: entity))
+            if indexed * 2 < expected {
+                startJob(entity, mode: .rebuild, reason: "document count collapsed: \(indexed) indexed of \(expected)")
+            }
+        }
+    }
+
+    private func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
+        if connection == nil || connection?.isHealthy == false {
+            await dropConnection()
+            connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-guard", logger: logger)
+        }
+        return try await connection!.query(sql, parameters)
+    }
+
+    private func dropConnection() async {
+        if let connection { await connection.close() }
+        connection = nil
+    }
+}
