@@ -91,14 +91,13 @@ DECLARE
     n_events bigint;
 BEGIN
     SELECT min(pg_snapshot_xmin(j.snapshot)) INTO keep_from FROM sync.index_jobs j WHERE j.finished_at IS NULL;
-    -- The newest seq that may go: by age, or by count.
-    SELECT greatest(
-        (SELECT c.seq FROM sync.changes c WHERE c.processed_at < now() - max_age ORDER BY c.processed_at DESC LIMIT 1),
-        (SELECT c.seq FROM sync.changes c WHERE c.processed_at IS NOT NULL ORDER BY c.seq DESC OFFSET max_rows LIMIT 1))
-    INTO change_cutoff;
+    -- By count: everything processed up to the max_rows-th newest processed row.
+    SELECT c.seq INTO change_cutoff FROM sync.changes c
+    WHERE c.processed_at IS NOT NULL ORDER BY c.seq DESC OFFSET max_rows LIMIT 1;
     WITH doomed AS (
         SELECT c.seq FROM sync.changes c
-        WHERE c.seq <= change_cutoff AND c.processed_at IS NOT NULL
+        WHERE c.processed_at IS NOT NULL
+          AND (c.processed_at < now() - max_age OR c.seq <= coalesce(change_cutoff, 0))
           AND (keep_from IS NULL OR c.xid < keep_from)
         ORDER BY c.seq LIMIT chunk),
     gone AS (DELETE FROM sync.changes c USING doomed d WHERE c.seq = d.seq RETURNING 1)

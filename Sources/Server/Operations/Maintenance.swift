@@ -26,7 +26,7 @@ public struct Maintenance: Service {
     let retention: RetentionPolicy
     let reconcileSchedule: Schedule?
     let reconciler: Reconciler
-    let status: Status
+    public let status: Status
     let logger: Logger
 
     /// What the last runs did (for the admin API).

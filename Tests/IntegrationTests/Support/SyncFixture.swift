@@ -89,12 +89,14 @@ final class SyncFixture: @unchecked Sendable {
     }
 
     /// Starts the listener and the sync engine in this process.
-    func startSync(_ configuration: SyncConfiguration = .init()) async throws {
+    /// `ensureIndexes` replaces plain index creation (the service passes its `IndexGuard`).
+    func startSync(_ configuration: SyncConfiguration = .init(),
+                   ensureIndexes: (@Sendable () async throws -> Void)? = nil) async throws {
         let statistics = SyncStatistics()
         let wake = WakeSignal()
         let engine = SyncEngine(
             store: PostgresChangeStore(databaseURL: databaseURL, logger: logger),
-            index: ElasticsearchDocumentIndex(client: es, indexes: indexes, logger: logger),
+            index: ElasticsearchDocumentIndex(client: es, indexes: indexes, ensureIndexes: ensureIndexes, logger: logger),
             wake: wake, configuration: configuration, statistics: statistics, logger: logger)
         let listener = ChangeListener(databaseURL: databaseURL, wake: wake, statistics: statistics,
                                       retry: configuration.retry, logger: logger)
