@@ -88,9 +88,6 @@ public struct HackSyncService {
 
     /// The subscriber's token: `Authorization: Bearer …` or `?token=…`.
     static func token(in head: HTTPRequestHead) -> String? {
-        if let header = head.headers["Authorization"].first, header.lowercased().hasPrefix("bearer ") {
-            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
-        return HTTPRequest(method: head.method, uri: head.uri).query["token"]
+        HTTPRequest.bearerToken(in: head.headers) ?? HTTPRequest(method: head.method, uri: head.uri).query["token"]
     }
 }

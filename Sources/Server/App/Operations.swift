@@ -90,12 +90,11 @@ public struct Operations: Sendable {
         guard let expected = adminToken else {
             return .error(.forbidden, "admin actions are disabled: start hacksync with HACKSYNC_ADMIN_TOKEN set")
         }
-        guard let header = request.headers["Authorization"].first, header.lowercased().hasPrefix("bearer ") else {
+        guard let token = HTTPRequest.bearerToken(in: request.headers) else {
             var response = HTTPResponse.error(.unauthorized, "this action needs Authorization: Bearer <admin token>")
             response.headers.add(name: "WWW-Authenticate", value: #"Bearer realm="hacksync""#)
             return response
         }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         return constantTimeEquals(expected, token) ? nil : .error(.forbidden, "wrong admin token")
     }
 
@@ -114,20 +113,23 @@ public struct Operations: Sendable {
                 entities = [entity]
             }
         }
-        let before = try await jobs()
-        if let busy = before.first(where: { !$0.isFinished && entities.contains($0.entity) }) {
-            throw OperationError(.conflict, "a \(busy.mode) of \(busy.entity) is already running (job \(busy.id))")
-        }
-        let newestBefore = before.map(\.id).max() ?? 0
-        for entity in entities {
-            await indexGuard.startJob(entity, mode: .reindex, reason: "requested through the admin API")
-        }
-        // The jobs record themselves within milliseconds; answer with them.
-        var started: [IndexJob] = []
-        for _ in 0..<100 {
-            started = try await jobs().filter { $0.id > newestBefore && entities.contains($0.entity) }
-            if started.count >= entities.count { break }
-            try await Task.sleep(for: .milliseconds(20))
+        let started = try await PostgresConnection.withConnection(databaseURL, applicationName: "hacksync-admin", logger: logger) { db in
+            let before = try await IndexBuilder.jobs(db)
+            if let busy = before.first(where: { !$0.isFinished && entities.contains($0.entity) }) {
+                throw OperationError(.conflict, "a \(busy.mode) of \(busy.entity) is already running (job \(busy.id))")
+            }
+            let newestBefore = before.map(\.id).max() ?? 0
+            for entity in entities {
+                await indexGuard.startJob(entity, mode: .reindex, reason: "requested through the admin API")
+            }
+            // The jobs record themselves within milliseconds; answer with them.
+            var started: [IndexJob] = []
+            for _ in 0..<100 {
+                started = try await IndexBuilder.jobs(db).filter { $0.id > newestBefore && entities.contains($0.entity) }
+                if started.count >= entities.count { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return started
         }
         return try Self.json(started, status: .accepted)
     }

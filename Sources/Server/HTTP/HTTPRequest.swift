@@ -33,6 +33,12 @@ public struct HTTPRequest: Sendable {
         return result
     }
 
+    /// The token of an `Authorization: Bearer <token>` header, if any.
+    public static func bearerToken(in headers: HTTPHeaders) -> String? {
+        guard let header = headers["Authorization"].first, header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
     static func decode(_ text: Substring) -> String {
         let plus = text.replacingOccurrences(of: "+", with: " ")
         return plus.removingPercentEncoding ?? plus
