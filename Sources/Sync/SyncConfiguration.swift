@@ -4,6 +4,8 @@ public struct SyncConfiguration: Sendable {
     /// project documents; 500 changes keeps a bulk body in the low megabytes
     /// while amortising round trips under bursts.
     public var batchSize: Int = 500
+    /// The smallest batch an overloaded index (429, 413) shrinks it to.
+    public var minimumBatchSize: Int = 1
     /// Bulk requests in flight at once. Two lets Postgres read the next batch
     /// while Elasticsearch indexes the previous one; more buys little on a
     /// small cluster and grows the work lost to a crash.
@@ -13,6 +15,8 @@ public struct SyncConfiguration: Sendable {
     public var catchUpInterval: Duration = .seconds(1)
     /// Backoff after a failed batch (Elasticsearch or Postgres unavailable).
     public var retry = RetryPolicy()
+    /// Stops reading and sending while the index keeps failing, then probes it.
+    public var circuitBreaker = CircuitBreaker()
 
     public init() {}
 }

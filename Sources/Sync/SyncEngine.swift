@@ -61,18 +61,27 @@ public final class SyncEngine: Service {
         var finished: [Int: Completed] = [:]
         var nextID = 0
         var failures = 0
+        var breaker = configuration.circuitBreaker
+        var sizer = BatchSizer(maximum: configuration.batchSize, minimum: configuration.minimumBatchSize)
         var generator = SystemRandomNumberGenerator()
         let clock = ContinuousClock()
+        statistics.update { $0.batchLimit = sizer.limit }
 
         try await withThrowingTaskGroup(of: Completed.self) { group in
             while true {
                 let stopping = Task.isShuttingDownGracefully || Task.isCancelled
                 if stopping && readOrder.isEmpty { return }
 
-                if !stopping && readOrder.count < configuration.pipelineDepth {
+                let admission = breaker.admit(at: clock.now)
+                let depth = switch admission {
+                case .flowing: configuration.pipelineDepth
+                case .probe: 1
+                case .wait: 0
+                }
+                if !stopping && readOrder.count < depth {
                     do {
                         let readStart = clock.now
-                        if let batch = try await store.nextBatch(limit: configuration.batchSize, excluding: claimed) {
+                        if let batch = try await store.nextBatch(limit: sizer.limit, excluding: claimed) {
                             let readTime = clock.now - readStart
                             let id = nextID
                             nextID += 1
@@ -102,7 +111,12 @@ public final class SyncEngine: Service {
                 }
 
                 if readOrder.isEmpty {
-                    await wake.wait(timeout: configuration.catchUpInterval)
+                    if case .wait(let until) = admission {
+                        // Open breaker: a notification only re-checks it; shutdown ends the wait.
+                        await wake.wait(timeout: until - clock.now)
+                    } else {
+                        await wake.wait(timeout: configuration.catchUpInterval)
+                    }
                     continue
                 }
 
@@ -112,33 +126,57 @@ public final class SyncEngine: Service {
                 while let head = readOrder.first, let ready = finished.removeValue(forKey: head) {
                     readOrder.removeFirst()
                     claimed.subtract(ready.batch.seqs)
-                    if await settle(ready) {
+                    switch await settle(ready) {
+                    case .settled:
                         failures = 0
-                    } else {
+                        breaker.recordSuccess()
+                        sizer.written(changes: ready.batch.seqs.count)
+                    case .indexFailed(let overloaded):
+                        failed = true
+                        if overloaded { sizer.overloaded() }
+                        if breaker.recordFailure(at: clock.now), case .open(let until) = breaker.state {
+                            logger.error("the index keeps failing; circuit breaker open", metadata: [
+                                "consecutive_failures": "\(breaker.consecutiveFailures)",
+                                "probe_in_ms": "\(Int((until - clock.now) / .milliseconds(1)))",
+                            ])
+                        }
+                    case .storeFailed:
                         failed = true
                     }
                 }
+                statistics.update { s in
+                    s.circuit = breaker.stateName
+                    s.batchLimit = sizer.limit
+                }
                 if failed {
                     failures += 1
-                    await backoff(failures: failures, using: &generator)
+                    if case .closed = breaker.state { await backoff(failures: failures, using: &generator) }
                 }
             }
         }
     }
 
-    /// Settles a written batch. Returns false when it must be retried (its
-    /// changes stay pending and are read again, with fresh state).
-    private func settle(_ completed: Completed) async -> Bool {
+    private enum SettleResult {
+        case settled
+        /// The index failed the write or some of its documents: retried.
+        case indexFailed(overloaded: Bool)
+        /// Postgres failed to record the settlement: retried.
+        case storeFailed
+    }
+
+    /// Settles a written batch. Unless settled, its changes stay pending and
+    /// are read again, with fresh state.
+    private func settle(_ completed: Completed) async -> SettleResult {
         let batch = completed.batch
         switch completed.result {
         case .failure(let error):
             recordFailure("writing \(batch.documents.documents.count) documents", error)
-            return false
+            return .indexFailed(overloaded: (error as? IndexWriteError)?.overloaded ?? false)
         case .success(let outcomes):
             let settlement = Settlement(batch: batch.documents, outcomes: outcomes)
             if settlement.needsRetry {
                 recordFailure("index refused some documents", SyncFailure(reasons: settlement.retryReasons))
-                return false
+                return .indexFailed(overloaded: settlement.overloaded)
             }
             let clock = ContinuousClock()
             let settleStart = clock.now
@@ -147,7 +185,7 @@ public final class SyncEngine: Service {
                 events = try await store.settle(batch, applied: settlement.applied, rejected: settlement.rejected)
             } catch {
                 recordFailure("settling changes", error)
-                return false
+                return .storeFailed
             }
             let settleTime = clock.now - settleStart
             if !events.isEmpty { eventSink?.publish(events) }
@@ -159,7 +197,7 @@ public final class SyncEngine: Service {
             recordSuccess(batch, settlement, events: events.count, timings: [
                 "read_ms": completed.readTime, "write_ms": completed.writeTime, "settle_ms": settleTime,
             ])
-            return true
+            return .settled
         }
     }
 

@@ -20,6 +20,12 @@ public final class SyncStatistics: Sendable {
         public var lastLagSeconds: Double?
         public var notificationsReceived = 0
         public var listening = false
+        /// LISTEN connections made (more than one: the listener reconnected).
+        public var listenerConnections = 0
+        /// The circuit breaker in front of the index: closed, open, half-open.
+        public var circuit = "closed"
+        /// Changes the next batch may claim (shrinks when the index is overloaded).
+        public var batchLimit = 0
     }
 
     private let state = Mutex(Snapshot())

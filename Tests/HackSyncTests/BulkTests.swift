@@ -43,7 +43,7 @@ import Testing
         (BulkResponse.Item(action: "index", index: "u", id: "1", status: 409, result: nil,
                            error: .init(type: "version_conflict_engine_exception", reason: "x")), .superseded),
         (BulkResponse.Item(action: "index", index: "u", id: "1", status: 429, result: nil,
-                           error: .init(type: "es_rejected_execution_exception", reason: "busy")), .retry(reason: "429 es_rejected_execution_exception")),
+                           error: .init(type: "es_rejected_execution_exception", reason: "busy")), .retry(reason: "429 es_rejected_execution_exception", overloaded: true)),
         (BulkResponse.Item(action: "index", index: "u", id: "1", status: 503, result: nil,
                            error: .init(type: "unavailable_shards_exception", reason: "x")), .retry(reason: "503 unavailable_shards_exception")),
         (BulkResponse.Item(action: "index", index: "u", id: "1", status: 404, result: nil,
@@ -52,6 +52,6 @@ import Testing
                            error: .init(type: "mapper_parsing_exception", reason: "bad date")), .rejected(type: "mapper_parsing_exception", reason: "bad date")),
     ])
     func bulkItemsAreClassified(item: BulkResponse.Item, expected: WriteOutcome) {
-        #expect(ElasticsearchDocumentIndex.outcome(of: item) == expected)
+        #expect(ElasticsearchClient.outcome(of: item) == expected)
     }
 }

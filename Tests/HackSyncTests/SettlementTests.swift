@@ -31,9 +31,18 @@ import Testing
     }
 
     @Test func anyRetryableItemKeepsTheWholeBatchPending() {
-        let settlement = Settlement(batch: batch, outcomes: [user: .applied, project: .retry(reason: "429"), gone: .applied])
+        let settlement = Settlement(batch: batch, outcomes: [user: .applied, project: .retry(reason: "503"), gone: .applied])
         #expect(settlement.needsRetry)
         #expect(settlement.retryReasons.count == 1)
+        #expect(!settlement.overloaded)
+    }
+
+    @Test func aTooManyRequestsItemMarksTheBatchOverloaded() {
+        let settlement = Settlement(batch: batch, outcomes: [
+            user: .retry(reason: "503"), project: .retry(reason: "429", overloaded: true), gone: .applied,
+        ])
+        #expect(settlement.needsRetry)
+        #expect(settlement.overloaded)
     }
 
     @Test func aDocumentWithoutAnAnswerIsRetriedNotDropped() {

@@ -136,6 +136,7 @@ public struct IndexBuilder: Sendable {
                 try await client.createIndex(index, definition: definition)
             }
         }
+        try await indexes.removeStrayIndex(named: buildAlias)
         try await client.moveAlias(buildAlias, to: index)
         let restart = job.copied > 0 || job.phase != "copying"
         if restart { logger.warning("index job target was lost; copying again from the start", metadata: ["job": "\(job.id)"]) }
@@ -228,39 +229,28 @@ public struct IndexBuilder: Sendable {
     private func write(_ documents: [(id: Int64, version: Int64, json: String?)], entity: Entity, to target: String,
                        _ db: PostgresConnection) async throws {
         guard !documents.isEmpty else { return }
-        var request = BulkRequest()
-        for document in documents {
-            if let json = document.json {
-                request.index(into: target, id: String(document.id), version: document.version, source: json)
-            } else {
-                request.delete(from: target, id: String(document.id), version: document.version)
-            }
-        }
+        let writes = documents.map { DocumentWrite(target: target, ref: DocumentRef(entity, $0.id), version: $0.version, json: $0.json) }
         var generator = SystemRandomNumberGenerator()
         var lastProblem = ""
         for attempt in 1...maxAttempts {
             do {
-                let response = try await client.bulk(request)
-                guard response.items.count == documents.count else {
-                    throw ElasticsearchError(.badResponse, "bulk answered \(response.items.count) items for \(documents.count) actions")
-                }
                 var rejected: [RejectedDocument] = []
                 var retryable: [String] = []
-                for (document, item) in zip(documents, response.items) {
+                for (write, item) in zip(writes, try await client.write(writes)) {
                     if item.error?.type == "index_not_found_exception" {
                         throw OperationError(.conflict, "the target index is gone (\(target)); the next run starts over")
                     }
-                    switch ElasticsearchDocumentIndex.outcome(of: item) {
+                    switch item.outcome {
                     case .applied, .superseded: break
                     case .rejected(let type, let reason):
-                        rejected.append(RejectedDocument(ref: DocumentRef(entity, document.id), json: document.json, errorType: type, reason: reason))
-                    case .retry(let reason): retryable.append(reason)
+                        rejected.append(RejectedDocument(ref: write.ref, json: write.json, errorType: type, reason: reason))
+                    case .retry(let reason, _): retryable.append(reason)
                     }
                 }
                 if !rejected.isEmpty { try await park(rejected, db) }
                 if retryable.isEmpty { return }
                 lastProblem = "\(retryable.count) documents to retry, e.g. \(retryable[0])"
-            } catch let error as ElasticsearchError where error.isTransient {
+            } catch let error as IndexWriteError where error.transient {
                 lastProblem = "\(error)"
             }
             logger.info("index build write failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(lastProblem)"])

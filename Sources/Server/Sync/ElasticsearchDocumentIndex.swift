@@ -1,5 +1,4 @@
 import Logging
-import NIOCore
 import Search
 import Sync
 import Synchronization
@@ -35,52 +34,19 @@ public final class ElasticsearchDocumentIndex: DocumentIndex {
             try await ensureIndexes()
             aliasesChecked.withLock { $0 = true }
         }
-        var request = BulkRequest()
-        for document in batch.documents {
-            let alias = indexes.alias(for: document.ref.entity)
-            let id = String(document.ref.id)
-            if let json = document.json {
-                request.index(into: alias, id: id, version: batch.version, source: json)
-            } else {
-                request.delete(from: alias, id: id, version: batch.version)
-            }
-        }
-        let response = try await client.bulk(request)
-        guard response.items.count == batch.documents.count else {
-            throw ElasticsearchError(.badResponse, "bulk answered \(response.items.count) items for \(batch.documents.count) actions")
+        let writes = batch.documents.map {
+            DocumentWrite(target: indexes.alias(for: $0.ref.entity), ref: $0.ref, version: batch.version, json: $0.json)
         }
         var outcomes: [DocumentRef: WriteOutcome] = [:]
         var missingIndex = false
-        for (document, item) in zip(batch.documents, response.items) {
-            let outcome = Self.outcome(of: item)
-            if case .retry = outcome, item.error?.type == "index_not_found_exception" { missingIndex = true }
-            outcomes[document.ref] = outcome
+        for (document, item) in zip(batch.documents, try await client.write(writes)) {
+            if case .retry = item.outcome, item.error?.type == "index_not_found_exception" { missingIndex = true }
+            outcomes[document.ref] = item.outcome
         }
         if missingIndex {
             logger.warning("an index alias is missing; it is recreated before the retry")
             aliasesChecked.withLock { $0 = false }
         }
         return outcomes
-    }
-
-    /// Classifies one bulk item.
-    static func outcome(of item: BulkResponse.Item) -> WriteOutcome {
-        switch item.status {
-        case 200..<300:
-            return .applied
-        case 404 where item.action == "delete" && item.error == nil:
-            return .applied  // already absent
-        case 409:
-            return .superseded  // a newer version is stored
-        case 429, 500...:
-            return .retry(reason: "\(item.status) \(item.error?.type ?? "")")
-        case 404:
-            return .retry(reason: item.error?.reason ?? "index not found")
-        default:
-            if let error = item.error, error.type == "cluster_block_exception" {
-                return .retry(reason: error.reason ?? error.type)
-            }
-            return .rejected(type: item.error?.type ?? "status \(item.status)", reason: item.error?.reason ?? "")
-        }
     }
 }

@@ -1,0 +1,64 @@
+import Search
+import Sync
+
+/// One document to write: where, which, at which external version, and its
+/// JSON (nil deletes it).
+struct DocumentWrite: Sendable {
+    var target: String
+    var ref: DocumentRef
+    var version: Int64
+    var json: String?
+}
+
+extension ElasticsearchClient {
+    /// Writes documents in one bulk request and classifies every item, in
+    /// order. The live sync and index builds both write through here.
+    /// Throws `IndexWriteError` when the request as a whole failed.
+    func write(_ documents: [DocumentWrite]) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
+        guard !documents.isEmpty else { return [] }
+        var request = BulkRequest()
+        for document in documents {
+            let id = String(document.ref.id)
+            if let json = document.json {
+                request.index(into: document.target, id: id, version: document.version, source: json)
+            } else {
+                request.delete(from: document.target, id: id, version: document.version)
+            }
+        }
+        let response: BulkResponse
+        do {
+            response = try await bulk(request)
+        } catch let error as ElasticsearchError {
+            throw IndexWriteError(overloaded: error.status == 429 || error.status == 413, transient: error.isTransient || error.status == 413,
+                                  error.description)
+        }
+        guard response.items.count == documents.count else {
+            throw IndexWriteError(overloaded: false, transient: false,
+                                  "bulk answered \(response.items.count) items for \(documents.count) actions")
+        }
+        return response.items.map { (Self.outcome(of: $0), $0.error) }
+    }
+
+    /// Classifies one bulk item.
+    static func outcome(of item: BulkResponse.Item) -> WriteOutcome {
+        switch item.status {
+        case 200..<300:
+            return .applied
+        case 404 where item.action == "delete" && item.error == nil:
+            return .applied  // already absent
+        case 409:
+            return .superseded  // a newer version is stored
+        case 429:
+            return .retry(reason: "\(item.status) \(item.error?.type ?? "")", overloaded: true)
+        case 500...:
+            return .retry(reason: "\(item.status) \(item.error?.type ?? "")")
+        case 404:
+            return .retry(reason: item.error?.reason ?? "index not found")
+        default:
+            if let error = item.error, error.type == "cluster_block_exception" {
+                return .retry(reason: error.reason ?? error.type)
+            }
+            return .rejected(type: item.error?.type ?? "status \(item.status)", reason: item.error?.reason ?? "")
+        }
+    }
+}
