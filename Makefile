@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test deps build build-tests services-start services-stop clean
+.PHONY: run test chaos deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,13 @@ run: build
 
 test: build-tests
 	@scripts/test.sh
+
+# The seeded chaos test, long: make chaos DURATION=600 [SEED=n]
+DURATION ?= 600
+SEED ?=
+chaos: build-tests
+	@HACKSYNC_CHAOS_SECONDS=$(DURATION) HACKSYNC_CHAOS_SEED=$(SEED) RUN_DIR=$(CURDIR)/.run-chaos \
+		scripts/test.sh --filter aSeededChaosRun
 
 services-start: deps
 	@scripts/services.sh start

@@ -4,6 +4,8 @@
 #
 #   scripts/services.sh start   # writes $RUN_DIR/env with the URLs
 #   scripts/services.sh stop
+#   scripts/services.sh restart-search     # same port, all data lost (fault tests)
+#   scripts/services.sh restart-postgres   # fast shutdown: every connection dropped
 #
 # DATABASE_URL / ELASTICSEARCH_URL already set in the environment are kept:
 # nothing is started for them.
@@ -64,18 +66,27 @@ CONF
     } >>"$ENV_FILE"
 }
 
-start_search() {
-    local bin pid url
-    bin=$("$VENV/bin/python" -c 'import osmem_server; print(osmem_server.resolve_binary())')
-    nohup "$bin" -addr 127.0.0.1:0 -no-ja -no-stdin-watch >"$RUN_DIR/search.out" 2>"$RUN_DIR/search.log" &
+# Starts the search server on $1 (a port, 0 for any) and records its pid.
+launch_search() {
+    local bin=$1 port=$2 pid url
+    : >"$RUN_DIR/search.out"
+    nohup "$bin" -addr "127.0.0.1:$port" -no-ja -no-stdin-watch >"$RUN_DIR/search.out" 2>>"$RUN_DIR/search.log" &
     pid=$!
     for _ in $(seq 1 100); do
         url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$RUN_DIR/search.out" | head -n 1)
         [ -n "$url" ] && break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    [ -n "$url" ] || { echo "services: search server did not start" >&2; cat "$RUN_DIR/search.log" >&2; exit 1; }
+    [ -n "$url" ] || { echo "services: search server did not start" >&2; tail -n 5 "$RUN_DIR/search.log" >&2; return 1; }
     echo "$pid" >"$RUN_DIR/search.pid"
+    echo "$url"
+}
+
+start_search() {
+    local bin url
+    bin=$("$VENV/bin/python" -c 'import osmem_server; print(osmem_server.resolve_binary())')
+    url=$(launch_search "$bin" 0) || exit 1
     {
         echo "export ELASTICSEARCH_URL=$url"
         echo "export HACKSYNC_SEARCH_BIN=$bin"
@@ -114,8 +125,34 @@ stop() {
     fi
 }
 
+# The search server keeps everything in memory: a restart is a total loss.
+restart_search() {
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    local pid port
+    pid=$(cat "$RUN_DIR/search.pid")
+    kill -9 "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    port=${ELASTICSEARCH_URL##*:}
+    port=${port%%/*}
+    for _ in $(seq 1 50); do
+        launch_search "$HACKSYNC_SEARCH_BIN" "$port" >/dev/null && return
+        sleep 0.1
+    done
+    echo "services: search server did not come back on port $port" >&2
+    exit 1
+}
+
+restart_postgres() {
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    as_pg "$HACKSYNC_PG_BIN/pg_ctl" -D "$HACKSYNC_PG_DATA" -l "$HACKSYNC_PG_DATA/server.log" -m fast -w -t 60 restart >/dev/null
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+    restart-search) restart_search ;;
+    restart-postgres) restart_postgres ;;
+    *) echo "usage: $0 start|stop|restart-search|restart-postgres" >&2; exit 2 ;;
 esac

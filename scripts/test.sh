@@ -27,9 +27,20 @@ if [ $# -gt 0 ]; then
     swift test --skip-build "$@"
     exit
 fi
-# Fault tests freeze or kill the shared servers: they run alone, after the rest.
-swift test --skip-build --skip FaultTests
-swift test --skip-build --filter FaultTests
+# Runs `swift test` and, when it fails, repeats the failed tests' issues at
+# the end, where a CI log's tail shows them.
+swift_test() {
+    local log="$RUN_DIR/swift-test.log" status=0
+    swift test --skip-build "$@" 2>&1 | tee "$log" || status=$?
+    if [ "$status" != 0 ]; then
+        echo "=== failed tests (swift test $*) ==="
+        grep -E -A4 "recorded an issue|error:" "$log" | head -n 60 || true
+        return "$status"
+    fi
+}
+# Fault tests freeze, kill or restart the shared servers: they run alone, after the rest.
+swift_test --skip FaultTests
+swift_test --filter FaultTests
 # Live fan-out through the independent `websockets` client, and the CLI client.
 "$ROOT/.venv/bin/pytest" -q -p no:cacheprovider Tests/realtime
 # WebSocket conformance: the Autobahn cases against our server and client stacks.

@@ -1,4 +1,5 @@
 import Foundation
+import Search
 import Server
 import Sync
 import Testing
@@ -120,6 +121,32 @@ import Testing
             try await f.sql("UPDATE users SET name = 'Ada after the loss' WHERE id = $1", [ada])
             try await f.waitForConvergence(timeout: .seconds(30))
             #expect(try await f.indexed(.users, ada)?["name"]?.string == "Ada after the loss")
+        }
+    }
+
+    /// Found by the chaos test: a bulk delete aimed at a wiped alias makes the
+    /// search server create a concrete index of that name, which then blocks
+    /// the alias forever. Ensuring the alias removes it when it is empty.
+    @Test func anIndexAutoCreatedInPlaceOfTheAliasIsReplaced() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let alias = f.indexes.alias(for: .projects)
+            for index in try await f.es.aliasTargets(alias) { try await f.es.deleteIndex(index) }
+            var request = BulkRequest()
+            request.delete(from: alias, id: "1", version: 1)
+            _ = try await f.es.bulk(request)
+            // Elasticsearch versions differ on whether a delete auto-creates; make sure one is there.
+            if try await !f.es.indexExists(alias) { try await f.es.createIndex(alias, definition: "{}") }
+
+            let (index, created) = try await f.indexes.ensure(.projects)
+            #expect(created)
+            #expect(try await f.es.aliasTargets(alias) == [index])
+
+            // One that holds documents is not ours to delete: a clear error instead.
+            let users = f.indexes.alias(for: .users)
+            for index in try await f.es.aliasTargets(users) { try await f.es.deleteIndex(index) }
+            try await f.es.createIndex(users, definition: "{}")
+            _ = try await f.es.expectSuccess(.PUT, "/\(users)/_doc/1?refresh=true", json: #"{"someone":"else"}"#)
+            await #expect(throws: ElasticsearchError.self) { try await f.indexes.ensure(.users) }
         }
     }
 

@@ -53,7 +53,10 @@ public struct ChangeListener: Service {
         let connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-listen", logger: logger)
         defer { Task { await connection.close() } }
         let notifications = try await connection.notifications(channel: Self.channel)
-        statistics.update { $0.listening = true }
+        statistics.update { s in
+            s.listening = true
+            s.listenerConnections += 1
+        }
         logger.info("listening for changes", metadata: ["pg.channel": "\(Self.channel)"])
         wake.signal()  // catch up on whatever was committed before LISTEN
         for try await _ in notifications {

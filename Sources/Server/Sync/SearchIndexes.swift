@@ -35,6 +35,7 @@ public struct SearchIndexes: Sendable {
     public func ensure(_ entity: Entity) async throws -> (index: String, created: Bool) {
         let alias = alias(for: entity)
         if let current = try await client.aliasTargets(alias).first { return (current, false) }
+        try await removeStrayIndex(named: alias)
         let name = try await nextIndexName(entity)
         guard let definition = IndexMappings.definition(for: entity.rawValue) else {
             preconditionFailure("no mappings for \(entity)")
@@ -49,6 +50,22 @@ public struct SearchIndexes: Sendable {
         try await client.moveAlias(alias, to: name)
         logger.notice("created search index", metadata: ["es.index": "\(name)", "es.alias": "\(alias)"])
         return (name, true)
+    }
+
+    /// A bulk *delete* aimed at a missing alias makes Elasticsearch create a
+    /// concrete index of that name (`require_alias` only guards index
+    /// actions), and then the alias cannot be created. Such an index holds no
+    /// documents (every index action requires the alias): it is removed. One
+    /// that holds documents is someone else's, and we stop with a clear error.
+    func removeStrayIndex(named alias: String) async throws {
+        guard try await client.indexExists(alias) else { return }
+        let documents = try await client.count(alias)
+        guard documents == 0 else {
+            throw ElasticsearchError(.httpStatus, status: 400,
+                                     "an index named \(alias) holds \(documents) documents where HackSync needs an alias; rename or delete it")
+        }
+        try await client.deleteIndex(alias)
+        logger.warning("removed an empty index that a delete had auto-created in place of the alias", metadata: ["es.index": "\(alias)"])
     }
 
     /// `<alias>_v<n>` with n one above the highest existing.

@@ -5,31 +5,31 @@ import NIOCore
 /// The real `hacksync serve` binary, run as a child process, for tests that
 /// kill it.
 final class ServiceProcess: @unchecked Sendable {
-    // @unchecked Sendable: the Process is started and signalled from the test's task only.
-    let process = Process()
+    // @unchecked Sendable: `child` is set once by `start()`, from the test's task.
+    private let binary: String
+    private let arguments: [String]
+    private var child: ChildProcess?
     let port: Int
     let logFile: URL
 
     init(fixture: SyncFixture) throws {
         guard let binary = TestEnvironment.binary else { throw TestSetupError("HACKSYNC_TEST_BINARY is not set") }
+        self.binary = binary
         port = try freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("hacksync-\(fixture.databaseName)-\(port).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
+        arguments = [
             "serve", "--database-url", fixture.databaseURL, "--elasticsearch-url", fixture.elasticsearchURL,
             "--listen", "127.0.0.1:\(port)", "--index-prefix", fixture.prefix, "--catch-up-interval", "0.2",
         ]
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = handle
-        process.standardError = handle
     }
+
+    var isRunning: Bool { child?.isRunning ?? false }
 
     /// Starts the binary and waits until /healthz answers 200.
     func start() async throws {
-        try process.run()
+        child = try ChildProcess(binary, arguments, output: logFile.path)
         try await eventually(timeout: .seconds(20), "hacksync /healthz") {
-            guard self.process.isRunning else { return "exited: \(self.log.suffix(2000))" }
+            guard self.isRunning else { return "exited: \(self.log.suffix(2000))" }
             let status = try? await self.get("/healthz").status
             return status == 200 ? nil : "status \(status.map(String.init) ?? "none")"
         }
@@ -43,22 +43,22 @@ final class ServiceProcess: @unchecked Sendable {
         return (Int(response.status.code), String(buffer: body))
     }
 
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func kill9() async {
+        guard let child else { return }
+        child.signal(SIGKILL)
+        _ = await child.wait()
     }
 
     /// SIGTERM, then waits for the exit status.
-    func terminate() -> Int32 {
-        process.terminate()
-        process.waitUntilExit()
-        return process.terminationStatus
+    func terminate() async -> Int32 {
+        guard let child else { return -1 }
+        child.signal(SIGTERM)
+        return await child.wait()
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: logFile)
     }
 }

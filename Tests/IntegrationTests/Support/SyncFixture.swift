@@ -19,7 +19,8 @@ final class SyncFixture: @unchecked Sendable {
     let databaseURL: String
     let elasticsearchURL: String
     let prefix: String
-    let db: PostgresConnection
+    /// The test's own connection; replaced by `reconnect()` after a Postgres restart.
+    private(set) var db: PostgresConnection
     let es: ElasticsearchClient
     let indexes: SearchIndexes
     let logger: Logger
@@ -114,6 +115,21 @@ final class SyncFixture: @unchecked Sendable {
         syncRun = nil
         await run.group.triggerGracefulShutdown()
         _ = try? await run.task.value
+    }
+
+    /// A new connection for the test's own queries (after Postgres restarted).
+    func reconnect() async throws {
+        await db.close()
+        var connection: PostgresConnection?
+        try await eventually(timeout: .seconds(30), "Postgres to accept connections") {
+            do {
+                connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-test", logger: logger)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        db = connection!
     }
 
     func tearDown() async {
