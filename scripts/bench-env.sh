@@ -20,7 +20,8 @@ trap bench_cleanup EXIT
 source "$RUN_DIR/env"
 
 .build/release/hacksync migrate >/dev/null
-.build/release/hacksync seed --users 1000 --projects 1500 --hackathons 20 >/dev/null
+# shellcheck disable=SC2086
+.build/release/hacksync seed ${BENCH_SEED_ARGS:---users 1000 --projects 1500 --hackathons 20} >/dev/null
 
 # Waits until the running service has synced everything pending.
 wait_for_drain() {

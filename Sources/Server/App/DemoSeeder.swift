@@ -125,6 +125,9 @@ public struct DemoSeeder: Sendable {
         }
         try await insertPairs(connection, "project_members", "project_id", memberP, memberU, chunk: 5000)
         counts.members = memberP.count
+        // Fresh statistics: with the empty-table estimates, building 1,000
+        // project documents took 335 ms instead of 30 ms (a hash join per row).
+        try await connection.execute("ANALYZE users, hackathons, hackathon_participants, projects, project_members")
         logger.info("seeded demo data", metadata: ["counts": "\(counts)"])
         return counts
     }

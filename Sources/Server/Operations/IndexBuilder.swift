@@ -153,19 +153,29 @@ public struct IndexBuilder: Sendable {
         return try row.flatMap(IndexJob.init(row:)) ?? { throw OperationError(.notFound, "index job \(job.id) vanished") }()
     }
 
+    /// Copies keyset pages into the target. The next page is read while the
+    /// current one is written (one connection serialises the queries; the
+    /// index works meanwhile), and the checkpoint moves only after a page was
+    /// written.
     private func copy(_ job: IndexJob, _ db: PostgresConnection, _ progress: @Sendable (IndexJob) -> Void) async throws -> IndexJob {
         var job = job
         let target = buildAlias(job)
-        while true {
+        let entity = job.entity, pageSize = self.pageSize
+        @Sendable func read(after id: Int64) async throws -> [(id: Int64, version: Int64, json: String?)] {
+            try await db.query("SELECT version, id, doc FROM sync.read_page($1, $2, $3)", [entity.rawValue, id, pageSize])
+                .rows.map { ($0.int64(1) ?? 0, $0.int64(0) ?? 0, $0.string(2)) }
+        }
+        var page = try await read(after: job.lastID)
+        while let last = page.last?.id {
             try Task.checkCancellation()
-            let rows = try await db.query("SELECT version, id, doc FROM sync.read_page($1, $2, $3)", [job.entity.rawValue, job.lastID, pageSize])
-            guard let last = rows.rows.last?.int64(1) else { break }
-            try await write(rows.rows.map { ($0.int64(1) ?? 0, $0.int64(0) ?? 0, $0.string(2)) }, entity: job.entity, to: target, db)
+            async let next = read(after: last)
+            try await write(page, entity: entity, to: target, db)
             let row = try await db.query(
                 "UPDATE sync.index_jobs SET last_id = $2, copied = copied + $3, total = greatest(total, copied + $3), updated_at = now() WHERE id = $1 RETURNING \(IndexJob.columns)",
-                [job.id, last, rows.count]).rows.first
+                [job.id, last, page.count]).rows.first
             if let updated = row.flatMap(IndexJob.init(row:)) { job = updated }
             progress(job)
+            page = try await next
         }
         let row = try await db.query("UPDATE sync.index_jobs SET phase = 'catching_up', updated_at = now() WHERE id = $1 RETURNING \(IndexJob.columns)", [job.id]).rows.first
         return row.flatMap(IndexJob.init(row:)) ?? job

@@ -186,18 +186,24 @@ final class SyncFixture: @unchecked Sendable {
         return result
     }
 
-    /// What the search index holds for an entity, by id.
+    /// What the search index holds for an entity, by id (in pages by id:
+    /// a single search stops at 10,000 hits).
     func indexedDocuments(_ entity: Entity) async throws -> [Int64: JSONValue] {
         let alias = indexes.alias(for: entity)
         try await es.refresh(alias)
-        let response = try await es.expectSuccess(.POST, "/\(alias)/_search", json: #"{"size":10000,"query":{"match_all":{}}}"#)
-        let hits = try JSONValue.parse(response.text)[path: "hits.hits"]?.array ?? []
         var result: [Int64: JSONValue] = [:]
-        for hit in hits {
-            guard let id = hit["_id"]?.string.flatMap(Int64.init), let source = hit["_source"] else { continue }
-            result[id] = source
+        var cursor: Int64 = 0
+        while true {
+            let body = #"{"size":5000,"sort":[{"id":"asc"}],"query":{"range":{"id":{"gt":\#(cursor)}}}}"#
+            let response = try await es.expectSuccess(.POST, "/\(alias)/_search", json: body)
+            let hits = try JSONValue.parse(response.text)[path: "hits.hits"]?.array ?? []
+            for hit in hits {
+                guard let id = hit["_id"]?.string.flatMap(Int64.init), let source = hit["_source"] else { continue }
+                result[id] = source
+                cursor = max(cursor, id)
+            }
+            if hits.count < 5000 { return result }
         }
-        return result
     }
 
     /// One indexed document, or nil when absent.
