@@ -82,7 +82,9 @@ let package = Package(
             name: "hacksync",
             dependencies: [
                 "Server",
+                "Realtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(

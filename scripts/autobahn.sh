@@ -14,7 +14,7 @@ OUT=${AUTOBAHN_OUT:-$ROOT/.run-test/autobahn}
 PARALLEL=${AUTOBAHN_PARALLEL:-4}
 # kosoku's own Python raises "Strings must be encoded before hashing" in the
 # text-payload compression cases (it hashes a str). Our stack is checked on
-# exactly those payloads by Tests/realtime/test_compression_payloads.py with
+# exactly those payloads by Tests/service/test_compression_payloads.py with
 # the independent `websockets` client instead.
 RUNNER_BUG=(-x '12.1.1' -x '12.1.2' -x '12.2.1' -x '12.2.2' -x '12.3.1' -x '12.3.2' -x '12.4.1' -x '12.4.2' -x '12.5.1' -x '12.5.2'
             -x '13.1.1' -x '13.1.2' -x '13.2.1' -x '13.2.2' -x '13.3.1' -x '13.3.2' -x '13.4.1' -x '13.4.2' -x '13.5.1' -x '13.5.2'

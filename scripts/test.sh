@@ -41,7 +41,8 @@ swift_test() {
 # Fault tests freeze, kill or restart the shared servers: they run alone, after the rest.
 swift_test --skip FaultTests
 swift_test --filter FaultTests
-# Live fan-out through the independent `websockets` client, and the CLI client.
-"$ROOT/.venv/bin/pytest" -q -p no:cacheprovider Tests/realtime
+# The real binary from outside: live fan-out through the independent `websockets`
+# client, the CLI client, and the admin API against openapi.yaml.
+"$ROOT/.venv/bin/pytest" -q -p no:cacheprovider Tests/service
 # WebSocket conformance: the Autobahn cases against our server and client stacks.
 scripts/autobahn.sh both

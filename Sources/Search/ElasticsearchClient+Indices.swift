@@ -3,13 +3,13 @@ import NIOCore
 /// Index and alias administration.
 extension ElasticsearchClient {
     /// Cluster name and version from `GET /`; throws when unreachable.
-    public func ping() async throws -> String {
+    public func ping(timeout: TimeAmount = .seconds(5)) async throws -> String {
         struct Info: Decodable {
             struct Version: Decodable { var number: String? }
             var cluster_name: String?
             var version: Version?
         }
-        let info = try await expectSuccess(.GET, "/", timeout: .seconds(5)).decode(Info.self)
+        let info = try await expectSuccess(.GET, "/", timeout: timeout).decode(Info.self)
         return "\(info.cluster_name ?? "?") \(info.version?.number ?? "?")"
     }
 

@@ -215,6 +215,7 @@ public final class SyncEngine: Service {
             s.lastSyncAt = now
             s.lastLagSeconds = batch.oldestCapturedAt.map { now.timeIntervalSince($0) }
         }
+        if let captured = batch.oldestCapturedAt { statistics.recordLag(now.timeIntervalSince(captured)) }
         var metadata: Logger.Metadata = [
             "changes": "\(batch.seqs.count)", "documents": "\(batch.documents.documents.count)",
             "version": "\(batch.documents.version)",

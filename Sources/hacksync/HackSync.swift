@@ -9,7 +9,7 @@ struct HackSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hacksync",
         abstract: "Keeps Elasticsearch and live clients in step with Postgres.",
-        subcommands: [Migrate.self, Serve.self, Seed.self, DeadLetterCommand.self, Reindex.self, Reconcile.self])
+        subcommands: [Migrate.self, Serve.self, Seed.self, StatusCommand.self, DeadLetterCommand.self, Reindex.self, Reconcile.self])
 }
 
 /// Options every command shares.

@@ -5,24 +5,28 @@ import Search
 import Sync
 import WebSocket
 
-/// The admin HTTP API: health, and the operator endpoints (`Operations`).
+/// The admin HTTP API: health, the read-only views (`StatusAPI`) and the
+/// operator endpoints (`Operations`).
 public struct AdminRoutes: HTTPResponder {
     let statistics: SyncStatistics
     let elasticsearch: ElasticsearchClient
     let webSocket: WebSocketEndpoint?
     let operations: Operations?
+    let status: StatusAPI?
     let logger: Logger
 
     public init(statistics: SyncStatistics, elasticsearch: ElasticsearchClient, webSocket: WebSocketEndpoint? = nil,
-                operations: Operations? = nil, logger: Logger) {
+                operations: Operations? = nil, status: StatusAPI? = nil, logger: Logger) {
         self.statistics = statistics
         self.elasticsearch = elasticsearch
         self.webSocket = webSocket
         self.operations = operations
+        self.status = status
         self.logger = logger
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        if let status, let response = await status.respond(to: request) { return response }
         if let operations, let response = await operations.respond(to: request) { return response }
         switch (request.method, request.path) {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):

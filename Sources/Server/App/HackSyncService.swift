@@ -68,6 +68,7 @@ public struct HackSyncService {
                 operations: Operations(
                     databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
                     indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
+                status: StatusAPI(databaseURL: configuration.databaseURL, statistics: statistics, indexes: indexes, hub: hub, logger: logger),
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint

@@ -30,7 +30,7 @@ def psql(url, sql):
 
 
 class Service:
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), elasticsearch_url=None, require_healthy=True):
         if not (BINARY and DATABASE_URL and ELASTICSEARCH_URL):
             pytest.fail("run through `make test` (HACKSYNC_TEST_* variables are missing)")
         suffix = "%x" % random.getrandbits(48)
@@ -43,17 +43,26 @@ class Service:
         self.prefix = "py" + suffix + "_"
         self.log = open(f"/tmp/hacksync-{self.db_name}.log", "w")
         self.extra_args = extra_args
+        self.elasticsearch_url = elasticsearch_url or ELASTICSEARCH_URL
+        self.require_healthy = require_healthy
         self.start()
 
     def start(self):
         env = dict(os.environ, HACKSYNC_PRIVATE_TOKEN=TOKEN)
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--database-url", self.db_url, "--elasticsearch-url", ELASTICSEARCH_URL,
+            [BINARY, "serve", "--database-url", self.db_url, "--elasticsearch-url", self.elasticsearch_url,
              "--listen", f"127.0.0.1:{self.port}", "--index-prefix", self.prefix, "--catch-up-interval", "0.2",
              *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
+            if not self.require_healthy:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return  # it answers: that is all an unhealthy-on-purpose test needs
+                except OSError:
+                    time.sleep(0.1)
+                    continue
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
                     if r.status == 200:
@@ -61,6 +70,10 @@ class Service:
             except Exception:
                 time.sleep(0.1)
         raise RuntimeError("hacksync did not become healthy: " + open(self.log.name).read()[-2000:])
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def ws(self):

@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import Postgres
+import Realtime
+import Search
+import Sync
+
+/// The read-only views of the admin API: readiness, the status summary,
+/// recent changes, and a search pass-through to try the product.
+public struct StatusAPI: Sendable {
+    let statistics: SyncStatistics
+    let indexes: SearchIndexes
+    let hub: RealtimeHub?
+    let database: SharedConnection
+    let logger: Logger
+
+    public init(databaseURL: String, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?, logger: Logger) {
+        self.statistics = statistics
+        self.indexes = indexes
+        self.hub = hub
+        self.database = SharedConnection(databaseURL: databaseURL, logger: logger)
+        self.logger = logger
+    }
+
+    static let paths: Set<String> = ["/readyz", "/api/status", "/api/changes", "/api/search"]
+
+    /// Answers the paths above; nil for any other.
+    func respond(to request: HTTPRequest) async -> HTTPResponse? {
+        guard Self.paths.contains(request.path) else { return nil }
+        guard request.method == .GET || request.method == .HEAD else {
+            return .error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+        }
+        do {
+            switch request.path {
+            case "/readyz": return await readiness()
+            case "/api/status": return try Self.json(await status())
+            case "/api/changes": return try Self.json(try await changes(limit: Self.integer(request.query["limit"], "limit", default: 50, maximum: 1000)))
+            default: return try await search(request)
+            }
+        } catch let error as OperationError {
+            return .error(error.kind == .invalid ? .badRequest : .notFound, error.message)
+        } catch {
+            logger.warning("admin request failed", metadata: ["http.path": "\(request.path)", "error": "\(error)"])
+            return .error(.serviceUnavailable, "\(error)")
+        }
+    }
+
+    // MARK: - /readyz
+
+    /// 200 when Postgres and Elasticsearch both answer; 503 with the reasons.
+    func readiness() async -> HTTPResponse {
+        async let postgres: String? = {
+            do {
+                _ = try await database.with { try await $0.query("SELECT 1") }
+                return nil
+            } catch {
+                return "Postgres unreachable: \(error)"
+            }
+        }()
+        async let search: String? = {
+            do {
+                _ = try await indexes.client.ping(timeout: .seconds(2))
+                return nil
+            } catch {
+                return "Elasticsearch unreachable: \(error)"
+            }
+        }()
+        let reasons = [await postgres, await search].compactMap { $0 }
+        struct Readiness: Encodable { var ready: Bool; var reasons: [String] }
+        let body = Readiness(ready: reasons.isEmpty, reasons: reasons)
+        return (try? Self.json(body, status: reasons.isEmpty ? .ok : .serviceUnavailable))
+            ?? .error(.internalServerError, "could not encode the readiness")
+    }
+
+    // MARK: - /api/status
+
+    struct Status: Encodable {
+        struct Capture: Encodable {
+            var latestSeq: Int64?
+            var backlog: Int64?
+            var oldestPendingAgeSeconds: Double?
+            var listening: Bool
+            var notificationsReceived: Int
+            var error: String?
+        }
+        struct SyncState: Encodable {
+            var changesSynced, documentsWritten, documentsDeleted, documentsRejected, batches, eventsPublished: Int
+            var failures, consecutiveFailures: Int
+            var circuit: String
+            var batchLimit: Int
+            var lastSyncAt: Date?
+            var lastError: String?
+            var lastErrorAt: Date?
+        }
+        struct Lag: Encodable {
+            var lastSeconds: Double?
+            var p50Seconds, p90Seconds, p99Seconds: Double?
+        }
+        struct SearchState: Encodable {
+            var reachable: Bool
+            var health: String?
+            var error: String?
+        }
+        struct WebSocketState: Encodable {
+            var connections: Int
+            var messagesSent: Int
+        }
+        var capture: Capture
+        var sync: SyncState
+        var lag: Lag
+        var elasticsearch: SearchState
+        var deadLetters: Int?
+        var webSocket: WebSocketState
+        var indexJobs: [IndexJob]
+        var generatedAt: Date
+    }
+
+    func status() async -> Status {
+        let s = statistics.snapshot
+        let lags = statistics.lagPercentiles([50, 90, 99])
+        async let searchState = searchHealth()
+        var capture = Status.Capture(listening: s.listening, notificationsReceived: s.notificationsReceived)
+        var deadLetters: Int?
+        var jobs: [IndexJob] = []
+        do {
+            let row = try await database.with { db in
+                try await db.query("""
+                    SELECT (SELECT max(seq) FROM sync.changes),
+                           (SELECT count(*) FROM sync.changes WHERE processed_at IS NULL),
+                           (SELECT extract(epoch FROM clock_timestamp() - min(created_at))::float8 FROM sync.changes WHERE processed_at IS NULL),
+                           (SELECT count(*) FROM sync.dead_letters WHERE resolved_at IS NULL)
+                    """).rows[0]
+            }
+            capture.latestSeq = row.int64(0) ?? 0
+            capture.backlog = row.int64(1)
+            capture.oldestPendingAgeSeconds = row.string(2).flatMap(Double.init)
+            deadLetters = row.int64(3).map(Int.init)
+            jobs = try await database.with { try await IndexBuilder.jobs($0, limit: 5) }
+        } catch {
+            capture.error = "\(error)"
+        }
+        return Status(
+            capture: capture,
+            sync: .init(changesSynced: s.changesSynced, documentsWritten: s.documentsWritten, documentsDeleted: s.documentsDeleted,
+                        documentsRejected: s.documentsRejected, batches: s.batches, eventsPublished: s.eventsPublished,
+                        failures: s.failures, consecutiveFailures: s.consecutiveFailures, circuit: s.circuit,
+                        batchLimit: s.batchLimit, lastSyncAt: s.lastSyncAt, lastError: s.lastError, lastErrorAt: s.lastErrorAt),
+            lag: .init(lastSeconds: s.lastLagSeconds, p50Seconds: lags?[0], p90Seconds: lags?[1], p99Seconds: lags?[2]),
+            elasticsearch: await searchState,
+            deadLetters: deadLetters,
+            webSocket: .init(connections: hub?.connectionCount ?? 0, messagesSent: hub?.messagesSent ?? 0),
+            indexJobs: jobs,
+            generatedAt: Date())
+    }
+
+    private func searchHealth() async -> Status.SearchState {
+        do {
+            let response = try await indexes.client.expectSuccess(.GET, "/_cluster/health", timeout: .seconds(2))
+            return .init(reachable: true, health: try JSONValue.parse(response.text)["status"]?.string)
+        } catch {
+            return .init(reachable: false, error: "\(error)")
+        }
+    }
+
+    // MARK: - /api/changes
+
+    struct Change: Encodable {
+        var seq: Int64
+        var table: String
+        var operation: String
+        var key: [Int64]
+        var columns: [String]?
+        var document: String?
+        var capturedAt: String
+        var processedAt: String?
+        var state: String
+    }
+
+    func changes(limit: Int) async throws -> [Change] {
+        try await database.with { db in
+            try await db.query("""
+                SELECT seq, tbl, op::text, key1, key2, array_to_string(cols, ','), doc_entity,
+                       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                       to_char(processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+                FROM sync.changes ORDER BY seq DESC LIMIT $1
+                """, [limit]).rows.map { row in
+                let operation = switch row.string(2) {
+                case "I": "insert"
+                case "U": "update"
+                case "D": "delete"
+                default: row.string(2) ?? "?"
+                }
+                let table = row.string(1) ?? "?"
+                return Change(
+                    seq: row.int64(0) ?? 0, table: table, operation: table == "refresh" ? "refresh" : operation,
+                    key: [row.int64(3), row.int64(4)].compactMap { $0 },
+                    columns: row.string(5).flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) },
+                    document: row.string(6).map { "\($0)/\(row.int64(3) ?? 0)" },
+                    capturedAt: row.string(7) ?? "", processedAt: row.string(8),
+                    state: row.string(8) == nil ? "pending" : "synced")
+            }
+        }
+    }
+
+    // MARK: - /api/search
+
+    /// Full-text fields searched per index. Users' e-mail is never searched
+    /// and is returned only with the private token.
+    static let searchFields: [Entity: [String]] = [
+        .users: ["username", "name", "bio", "skills", "college", "hackathons.name"],
+        .hackathons: ["name", "location", "tracks"],
+        .projects: ["name", "description", "hackathon.name", "members.name", "members.username"],
+    ]
+
+    func search(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let name = request.query["index"], let entity = Entity(rawValue: name) else {
+            throw OperationError(.invalid, "index must be one of users, hackathons, projects")
+        }
+        let size = try Self.integer(request.query["size"], "size", default: 10, maximum: 100)
+        let text = request.query["q"] ?? ""
+        let query = text.isEmpty
+            ? #"{"match_all":{}}"#
+            : #"{"multi_match":{"query":\#(jsonQuoted(text)),"fields":[\#(Self.searchFields[entity]!.map(jsonQuoted).joined(separator: ","))]}}"#
+        let token = HTTPRequest.bearerToken(in: request.headers) ?? request.query["token"]
+        let showPrivate = hub?.isAuthorized(token: token) ?? false
+        let source = entity == .users && !showPrivate ? #","_source":{"excludes":["email"]}"# : ""
+        let body = #"{"size":\#(size),"query":\#(query)\#(source)}"#
+        let response = try await indexes.client.expectSuccess(.POST, "/\(indexes.alias(for: entity))/_search", json: body)
+        let result = try JSONValue.parse(response.text)
+        let hits = (result[path: "hits.hits"]?.array ?? []).map { hit -> JSONValue in
+            .object(["id": hit["_id"] ?? .null, "score": hit["_score"] ?? .null, "document": hit["_source"] ?? .null])
+        }
+        let total = result[path: "hits.total.value"] ?? result[path: "hits.total"] ?? .null
+        return .json(JSONValue.object(["index": .string(entity.rawValue), "total": total, "hits": .array(hits)]).description)
+    }
+
+    // MARK: - Helpers
+
+    static func integer(_ text: String?, _ name: String, default value: Int, maximum: Int) throws -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), (1...maximum).contains(number) else {
+            throw OperationError(.invalid, "\(name) must be an integer from 1 to \(maximum), got \(text)")
+        }
+        return number
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) throws -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        return .json(String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
+    }
+}
