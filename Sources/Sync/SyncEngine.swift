@@ -102,6 +102,7 @@ public final class SyncEngine: Service {
                         }
                     } catch {
                         failures += 1
+                        SyncMetrics.error("postgres").increment()
                         recordFailure("reading changes", error)
                         if readOrder.isEmpty {
                             await backoff(failures: failures, using: &generator)
@@ -133,6 +134,7 @@ public final class SyncEngine: Service {
                         sizer.written(changes: ready.batch.seqs.count)
                     case .indexFailed(let overloaded):
                         failed = true
+                        SyncMetrics.error(overloaded ? "overloaded" : "index").increment()
                         if overloaded { sizer.overloaded() }
                         if breaker.recordFailure(at: clock.now), case .open(let until) = breaker.state {
                             logger.error("the index keeps failing; circuit breaker open", metadata: [
@@ -142,6 +144,7 @@ public final class SyncEngine: Service {
                         }
                     case .storeFailed:
                         failed = true
+                        SyncMetrics.error("postgres").increment()
                     }
                 }
                 statistics.update { s in
@@ -168,6 +171,7 @@ public final class SyncEngine: Service {
     /// are read again, with fresh state.
     private func settle(_ completed: Completed) async -> SettleResult {
         let batch = completed.batch
+        if !batch.documents.documents.isEmpty { SyncMetrics.bulk.recordNanoseconds(completed.writeTime.nanoseconds) }
         switch completed.result {
         case .failure(let error):
             recordFailure("writing \(batch.documents.documents.count) documents", error)
@@ -215,7 +219,19 @@ public final class SyncEngine: Service {
             s.lastSyncAt = now
             s.lastLagSeconds = batch.oldestCapturedAt.map { now.timeIntervalSince($0) }
         }
-        if let captured = batch.oldestCapturedAt { statistics.recordLag(now.timeIntervalSince(captured)) }
+        if let captured = batch.oldestCapturedAt {
+            let lag = now.timeIntervalSince(captured)
+            statistics.recordLag(lag)
+            SyncMetrics.lag.recordNanoseconds(Int64(max(0, lag) * 1e9))
+        }
+        let rejected = Set(settlement.rejected.map(\.ref))
+        var written: [String: (Entity, String, Int)] = [:]
+        for document in batch.documents.documents where !rejected.contains(document.ref) {
+            let operation = document.json == nil ? "delete" : "index"
+            written["\(document.ref.entity)/\(operation)", default: (document.ref.entity, operation, 0)].2 += 1
+        }
+        for (entity, operation, count) in written.values { SyncMetrics.documents(entity, operation).increment(by: count) }
+        if !settlement.rejected.isEmpty { SyncMetrics.error("rejected").increment(by: settlement.rejected.count) }
         var metadata: Logger.Metadata = [
             "changes": "\(batch.seqs.count)", "documents": "\(batch.documents.documents.count)",
             "version": "\(batch.documents.version)",
@@ -251,5 +267,11 @@ public struct SyncFailure: Error, CustomStringConvertible {
     public var reasons: [String]
     public var description: String {
         reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? " (+\(reasons.count - 3) more)" : "")
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

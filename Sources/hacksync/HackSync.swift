@@ -131,7 +131,9 @@ struct Serve: AsyncParsableCommand {
         if let origins = allowedOrigins ?? env["HACKSYNC_ALLOWED_ORIGINS"] {
             configuration.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        try await HackSyncService(configuration: configuration, logger: logger).run()
+        let service = HackSyncService(configuration: configuration, logger: logger)
+        MetricsEndpoint.bootstrap(service.metrics)
+        try await service.run()
     }
 }
 

@@ -13,15 +13,17 @@ public struct AdminRoutes: HTTPResponder {
     let webSocket: WebSocketEndpoint?
     let operations: Operations?
     let status: StatusAPI?
+    let metrics: MetricsEndpoint?
     let logger: Logger
 
     public init(statistics: SyncStatistics, elasticsearch: ElasticsearchClient, webSocket: WebSocketEndpoint? = nil,
-                operations: Operations? = nil, status: StatusAPI? = nil, logger: Logger) {
+                operations: Operations? = nil, status: StatusAPI? = nil, metrics: MetricsEndpoint? = nil, logger: Logger) {
         self.statistics = statistics
         self.elasticsearch = elasticsearch
         self.webSocket = webSocket
         self.operations = operations
         self.status = status
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -31,6 +33,8 @@ public struct AdminRoutes: HTTPResponder {
         switch (request.method, request.path) {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return await health()
+        case (.GET, "/metrics"):
+            return await metrics?.respond() ?? .error(.notFound, "metrics are not enabled")
         case (_, "/ws"):
             return webSocketRefusal(request)
         default:

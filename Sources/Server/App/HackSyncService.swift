@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOHTTP1
+import Prometheus
 import Realtime
 import Search
 import ServiceLifecycle
@@ -17,6 +18,8 @@ public struct HackSyncService {
     public let configuration: HackSyncConfiguration
     public let statistics = SyncStatistics()
     public let wake = WakeSignal()
+    /// Where swift-metrics reports once `MetricsEndpoint.bootstrap` ran; served at /metrics.
+    public let metrics = PrometheusCollectorRegistry()
     let logger: Logger
 
     public init(configuration: HackSyncConfiguration, logger: Logger) {
@@ -69,6 +72,7 @@ public struct HackSyncService {
                     databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
                     indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
                 status: StatusAPI(databaseURL: configuration.databaseURL, statistics: statistics, indexes: indexes, hub: hub, logger: logger),
+                metrics: MetricsEndpoint(registry: metrics, databaseURL: configuration.databaseURL, hub: hub, logger: logger),
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint
