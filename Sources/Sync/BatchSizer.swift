@@ -1,9 +1,12 @@
 /// How many changes the next batch claims.
 ///
 /// An overloaded index (429 Too Many Requests, 413 Payload Too Large) halves
-/// the limit; each batch that filled the limit and was written grows it by a
-/// quarter, back to `maximum`. Batches that did not fill the limit say
-/// nothing about whether a larger one would pass, so they leave it alone.
+/// the limit the refused batch was claimed with; each batch that filled the
+/// current limit and was written grows it by a quarter, back to `maximum`.
+/// Batches that did not fill the limit say nothing about whether a larger
+/// one would pass, so they leave it alone. With two batches in flight, both
+/// refused, the limit halves once, not twice; a batch claimed under an
+/// older, larger limit does not grow the new one.
 public struct BatchSizer: Sendable, Equatable {
     public let minimum: Int
     public let maximum: Int
@@ -15,12 +18,12 @@ public struct BatchSizer: Sendable, Equatable {
         self.limit = self.maximum
     }
 
-    public mutating func overloaded() {
-        limit = max(minimum, limit / 2)
+    public mutating func overloaded(claimedWith claimLimit: Int) {
+        limit = max(minimum, min(limit, claimLimit / 2))
     }
 
-    public mutating func written(changes: Int) {
-        guard changes >= limit else { return }
+    public mutating func written(changes: Int, claimedWith claimLimit: Int) {
+        guard claimLimit == limit, changes >= limit else { return }
         limit = min(maximum, limit + max(1, limit / 4))
     }
 }

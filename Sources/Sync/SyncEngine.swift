@@ -48,6 +48,8 @@ public final class SyncEngine: Service {
         var id: Int
         var batch: ChangeBatch
         var result: Result<[DocumentRef: WriteOutcome], any Error>
+        /// The batch limit the batch was claimed with.
+        var claimLimit: Int
         /// Time spent claiming and reading the batch, and writing it.
         var readTime: Duration
         var writeTime: Duration
@@ -81,7 +83,8 @@ public final class SyncEngine: Service {
                 if !stopping && readOrder.count < depth {
                     do {
                         let readStart = clock.now
-                        if let batch = try await store.nextBatch(limit: sizer.limit, excluding: claimed) {
+                        let claimLimit = sizer.limit
+                        if let batch = try await store.nextBatch(limit: claimLimit, excluding: claimed) {
                             let readTime = clock.now - readStart
                             let id = nextID
                             nextID += 1
@@ -96,7 +99,8 @@ public final class SyncEngine: Service {
                                 } catch {
                                     result = .failure(error)
                                 }
-                                return Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
+                                return Completed(id: id, batch: batch, result: result, claimLimit: claimLimit,
+                                                 readTime: readTime, writeTime: clock.now - writeStart)
                             }
                             continue
                         }
@@ -130,12 +134,13 @@ public final class SyncEngine: Service {
                     switch await settle(ready) {
                     case .settled:
                         failures = 0
-                        breaker.recordSuccess()
-                        sizer.written(changes: ready.batch.seqs.count)
+                        // A batch with no documents never reached the index: it proves nothing.
+                        if !ready.batch.documents.documents.isEmpty { breaker.recordSuccess() }
+                        sizer.written(changes: ready.batch.seqs.count, claimedWith: ready.claimLimit)
                     case .indexFailed(let overloaded):
                         failed = true
                         SyncMetrics.error(overloaded ? "overloaded" : "index").increment()
-                        if overloaded { sizer.overloaded() }
+                        if overloaded { sizer.overloaded(claimedWith: ready.claimLimit) }
                         if breaker.recordFailure(at: clock.now), case .open(let until) = breaker.state {
                             logger.error("the index keeps failing; circuit breaker open", metadata: [
                                 "consecutive_failures": "\(breaker.consecutiveFailures)",
@@ -153,7 +158,9 @@ public final class SyncEngine: Service {
                 }
                 if failed {
                     failures += 1
-                    if case .closed = breaker.state { await backoff(failures: failures, using: &generator) }
+                    // An open breaker waits by itself; otherwise (closed, or a half-open probe whose
+                    // settle failed in Postgres) back off before the next attempt.
+                    if case .open = breaker.state {} else { await backoff(failures: failures, using: &generator) }
                 }
             }
         }

@@ -60,23 +60,34 @@ import Testing
     @Test func overloadHalvesDownToTheMinimum() {
         var sizer = BatchSizer(maximum: 500, minimum: 10)
         #expect(sizer.limit == 500)
-        sizer.overloaded()
+        sizer.overloaded(claimedWith: 500)
         #expect(sizer.limit == 250)
-        for _ in 0..<10 { sizer.overloaded() }
+        for _ in 0..<10 { sizer.overloaded(claimedWith: sizer.limit) }
         #expect(sizer.limit == 10)
+    }
+
+    @Test func twoRefusedBatchesInFlightHalveItOnceAndAStaleBatchDoesNotGrowIt() {
+        var sizer = BatchSizer(maximum: 400)
+        sizer.overloaded(claimedWith: 400)
+        sizer.overloaded(claimedWith: 400)
+        #expect(sizer.limit == 200, "one overload wave, one halving")
+        sizer.written(changes: 400, claimedWith: 400)
+        #expect(sizer.limit == 200, "claimed under the old limit: no evidence about the new one")
+        sizer.written(changes: 200, claimedWith: 200)
+        #expect(sizer.limit == 250)
     }
 
     @Test func fullBatchesGrowItBackByAQuarterAndPartialOnesDoNot() {
         var sizer = BatchSizer(maximum: 100)
-        for _ in 0..<4 { sizer.overloaded() }
+        for _ in 0..<4 { sizer.overloaded(claimedWith: sizer.limit) }
         #expect(sizer.limit == 6)
-        sizer.written(changes: 3)
+        sizer.written(changes: 3, claimedWith: 6)
         #expect(sizer.limit == 6, "a batch below the limit says nothing about a larger one")
-        sizer.written(changes: 6)
+        sizer.written(changes: 6, claimedWith: 6)
         #expect(sizer.limit == 7)
         var limits: [Int] = []
         while sizer.limit < 100 {
-            sizer.written(changes: sizer.limit)
+            sizer.written(changes: sizer.limit, claimedWith: sizer.limit)
             limits.append(sizer.limit)
         }
         #expect(limits.last == 100, "capped at the maximum")
@@ -85,9 +96,9 @@ import Testing
 
     @Test func aLimitOfOneStillGrows() {
         var sizer = BatchSizer(maximum: 4)
-        sizer.overloaded(); sizer.overloaded(); sizer.overloaded()
+        for _ in 0..<3 { sizer.overloaded(claimedWith: sizer.limit) }
         #expect(sizer.limit == 1)
-        sizer.written(changes: 1)
+        sizer.written(changes: 1, claimedWith: 1)
         #expect(sizer.limit == 2)
     }
 }

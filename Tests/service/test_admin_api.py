@@ -129,7 +129,9 @@ def test_mutations_need_the_admin_token(admin_service):
     assert status == 403 and "wrong" in parsed["error"]
     status, parsed, _ = call(admin_service, "POST", "/api/dlq/1/retry", token=ADMIN)
     assert status == 404
-    status, parsed, _ = call(admin_service, "GET", "/api/dlq/abc")
+    status, parsed, _ = call(admin_service, "GET", "/api/dlq/1")
+    assert status == 401, "one entry carries the whole document: token required"
+    status, parsed, _ = call(admin_service, "GET", "/api/dlq/abc", token=ADMIN)
     assert status == 400 and "positive integer" in parsed["error"]
     status, parsed, _ = call(admin_service, "POST", "/api/reindex", token=ADMIN, body={"entity": "nope"})
     assert status == 400

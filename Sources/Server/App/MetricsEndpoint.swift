@@ -47,7 +47,7 @@ public final class MetricsEndpoint: Sendable {
         if let hub {
             Gauge(label: "hacksync_ws_connections").record(hub.connectionCount)
             let sent = hub.messagesSent
-            let delta = previous.withLock { p in defer { p.sent = sent }; return sent - p.sent }
+            let delta = previous.withLock { p in defer { p.sent = max(p.sent, sent) }; return sent - p.sent }
             Counter(label: "hacksync_ws_messages_sent_total").increment(by: max(0, delta))
         }
         do {

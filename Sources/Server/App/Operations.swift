@@ -7,7 +7,8 @@ import Sync
 
 /// The operator endpoints of the admin API: dead letters, index jobs,
 /// reconciliation. Reads are open (the admin API listens on loopback by
-/// default); every mutating request needs `Authorization: Bearer
+/// default) except one dead-letter entry, which carries the whole document;
+/// that and every mutating request need `Authorization: Bearer
 /// <HACKSYNC_ADMIN_TOKEN>`, and with no token configured they are refused.
 public struct Operations: Sendable {
     let databaseURL: String
@@ -33,7 +34,6 @@ public struct Operations: Sendable {
     func respond(to request: HTTPRequest) async -> HTTPResponse? {
         let parts = request.path.split(separator: "/").map(String.init)
         guard parts.count >= 2, parts[0] == "api", ["dlq", "reindex", "reconcile"].contains(parts[1]) else { return nil }
-        if request.method != .GET && request.method != .HEAD, let refusal = authorize(request) { return refusal }
         // "dlq/17/retry" → shape "dlq/:id/retry", id "17".
         var rest = Array(parts.dropFirst())
         var id = ""
@@ -42,6 +42,10 @@ public struct Operations: Sendable {
             rest[1] = ":id"
         }
         let shape = rest.joined(separator: "/")
+        // Mutations need the token; so does one entry, which carries the whole
+        // rejected document (a user's e-mail included).
+        let needsToken = (request.method != .GET && request.method != .HEAD) || shape == "dlq/:id"
+        if needsToken, let refusal = authorize(request) { return refusal }
         do {
             switch (request.method, shape) {
             case (.GET, "dlq"):

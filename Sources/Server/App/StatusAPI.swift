@@ -39,7 +39,12 @@ public struct StatusAPI: Sendable {
             default: return try await search(request)
             }
         } catch let error as OperationError {
-            return .error(error.kind == .invalid ? .badRequest : .notFound, error.message)
+            let status: HTTPResponseStatus = switch error.kind {
+            case .invalid: .badRequest
+            case .notFound: .notFound
+            case .conflict: .conflict
+            }
+            return .error(status, error.message)
         } catch {
             logger.warning("admin request failed", metadata: ["http.path": "\(request.path)", "error": "\(error)"])
             return .error(.serviceUnavailable, "\(error)")

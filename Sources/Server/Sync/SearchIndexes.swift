@@ -58,7 +58,8 @@ public struct SearchIndexes: Sendable {
     /// documents (every index action requires the alias): it is removed. One
     /// that holds documents is someone else's, and we stop with a clear error.
     func removeStrayIndex(named alias: String) async throws {
-        guard try await client.indexExists(alias) else { return }
+        // Only a concrete index of exactly this name (HEAD and _count match aliases too).
+        guard try await client.indexNames(startingWith: alias).contains(alias) else { return }
         let documents = try await client.count(alias)
         guard documents == 0 else {
             throw ElasticsearchError(.httpStatus, status: 400,
