@@ -34,7 +34,7 @@ swift_test() {
     swift test --skip-build "$@" 2>&1 | tee "$log" || status=$?
     if [ "$status" != 0 ]; then
         echo "=== failed tests (swift test $*) ==="
-        grep -E -A4 "recorded an issue|error:" "$log" | head -n 60 || true
+        grep -E -A2 "recorded an issue|^error:" "$log" | head -n 60 || true
         return "$status"
     fi
 }

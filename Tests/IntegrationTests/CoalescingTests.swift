@@ -13,7 +13,7 @@ import Testing
 
             try await f.startSync()
             try await f.waitForDrain()
-            let stats = try #require(f.statistics).snapshot
+            let stats = try await f.settledStatistics()
             #expect(stats.changesSynced == 101)
             #expect(stats.documentsWritten == 1)
             #expect(try await f.indexed(.users, id)?["name"]?.string == "Ada 100")
@@ -32,7 +32,7 @@ import Testing
             try await f.startSync()
             try await f.waitForDrain()
             // One write per document: the user, the hackathon, the project.
-            #expect(try #require(f.statistics).snapshot.documentsWritten == 3)
+            #expect(try await f.settledStatistics().documentsWritten == 3)
             try await f.waitForConvergence()
         }
     }

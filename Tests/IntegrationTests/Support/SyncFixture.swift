@@ -243,6 +243,20 @@ final class SyncFixture: @unchecked Sendable {
         }
     }
 
+    /// The in-process sync's counters once they include every change in the
+    /// log. The log is marked processed inside the settle transaction and the
+    /// counters move just after it commits, so a drained log alone does not
+    /// mean the counters are up to date.
+    func settledStatistics(timeout: Duration = .seconds(30)) async throws -> SyncStatistics.Snapshot {
+        guard let statistics else { throw TestSetupError("the sync is not running in this process") }
+        let total = Int(try await sql("SELECT count(*) FROM sync.changes").scalar ?? "0") ?? 0
+        try await eventually(timeout: timeout, "the sync's counters to include \(total) changes") {
+            let synced = statistics.snapshot.changesSynced
+            return synced >= total ? nil : "\(synced) counted"
+        }
+        return statistics.snapshot
+    }
+
     /// Waits for one document to match a condition.
     func waitFor(_ entity: Entity, _ id: Int64, timeout: Duration = .seconds(30), _ what: String,
                  _ condition: @escaping (JSONValue?) -> Bool) async throws {
