@@ -20,6 +20,24 @@ RUNNER_BUG=(-x '12.1.1' -x '12.1.2' -x '12.2.1' -x '12.2.2' -x '12.3.1' -x '12.3
             -x '13.1.1' -x '13.1.2' -x '13.2.1' -x '13.2.2' -x '13.3.1' -x '13.3.2' -x '13.4.1' -x '13.4.2' -x '13.5.1' -x '13.5.2'
             -x '13.6.1' -x '13.6.2' -x '13.7.1' -x '13.7.2')
 
+wait_for_port() {  # port → waits up to 30 s until something accepts connections on it
+    python3 - "$1" <<'PY'
+import socket, sys, time
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit("nothing listens on port " + sys.argv[1])
+PY
+}
+
+show_logs() {  # dir → the tail of what kosoku and wsecho said, on failure
+    for log in "$1"/*.log; do echo "--- $log"; tail -20 "$log"; done >&2
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 summary() {  # report dir → prints counts, fails on any FAILED/ERROR
@@ -43,15 +61,14 @@ PY
 run_server() {
     local port pid status=0
     port=$(free_port)
-    "$WSECHO" server "127.0.0.1:$port" &
-    pid=$!
-    sleep 0.5
     mkdir -p "$OUT/server"
+    "$WSECHO" server "127.0.0.1:$port" 2>"$OUT/server/wsecho.log" &
+    pid=$!
+    wait_for_port "$port"
     (cd "$OUT/server" && "$KOSOKU" "127.0.0.1:$port" -p "$PARALLEL" "${RUNNER_BUG[@]}" -o reports >kosoku.log 2>&1) || status=$?
     kill "$pid" 2>/dev/null || true
     echo "Autobahn, our server stack:"
-    summary "$OUT/server/reports" || return 1
-    return $status
+    summary "$OUT/server/reports" && [ "$status" = 0 ] || { show_logs "$OUT/server"; return 1; }
 }
 
 run_client() {
@@ -60,12 +77,14 @@ run_client() {
     mkdir -p "$OUT/client"
     (cd "$OUT/client" && exec "$KOSOKU" -m fuzzingserver "127.0.0.1:$port" "${RUNNER_BUG[@]}" -o reports >kosoku.log 2>&1) &
     pid=$!
-    for _ in $(seq 1 50); do grep -q listening "$OUT/client/kosoku.log" 2>/dev/null && break; sleep 0.1; done
-    "$WSECHO" client "ws://127.0.0.1:$port" "$PARALLEL" >/dev/null || status=$?
+    wait_for_port "$port"
+    if ! "$WSECHO" client "ws://127.0.0.1:$port" "$PARALLEL" 2>"$OUT/client/wsecho.log"; then
+        status=1
+        kill "$pid" 2>/dev/null || true   # it waits for a report request that will not come
+    fi
     wait "$pid" || status=$?
     echo "Autobahn, our client stack:"
-    summary "$OUT/client/reports" || return 1
-    return $status
+    [ -f "$OUT/client/reports/index.json" ] && summary "$OUT/client/reports" && [ "$status" = 0 ] || { show_logs "$OUT/client"; return 1; }
 }
 
 rm -rf "$OUT"

@@ -12,12 +12,6 @@ public enum WebSocketClient {
         public var description: String
     }
 
-    /// An open client connection and its inbound byte stream.
-    public struct Connected: Sendable {
-        public var channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        public var deflate: DeflateParameters?
-    }
-
     /// Connects and runs `body` with the open connection; closes it afterwards.
     public static func connect<T: Sendable>(
         to urlText: String,
@@ -40,61 +34,27 @@ public enum WebSocketClient {
         headers.add(name: "Sec-WebSocket-Version", value: "13")
         if offerDeflate { headers.add(name: "Sec-WebSocket-Extensions", value: DeflateParameters.clientOffer) }
         headers.add(contentsOf: extraHeaders)
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+        let request = ClientHandshake.request(path: path, headers: headers)
 
-        let upgrade = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let (channel, response) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrade = NIOTypedHTTPClientUpgradeConfiguration<Connected>(
-                        upgradeRequestHead: head, upgraders: [ClientUpgrader(key: key)]
-                    ) { channel in
-                        channel.eventLoop.makeFailedFuture(Failure(description: "the server did not upgrade to WebSocket"))
-                    }
-                    var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
-                    // Frames may arrive in the same read as the 101 response: keep them.
-                    configuration.leftOverBytesStrategy = .forwardBytes
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: configuration)
+                    let handshake = ClientHandshakeHandler(response: channel.eventLoop.makePromise(), timeLimit: .seconds(10))
+                    try channel.pipeline.syncOperations.addHandler(handshake)
+                    let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (async, handshake.response.futureResult)
                 }
             }
-        let connected = try await upgrade.get()
-        return try await connected.channel.executeThenClose { inbound, outbound in
-            let connection = WebSocketConnection(outbound: outbound, role: .client, deflate: connected.deflate,
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(request)
+            var deflate = try ClientHandshake.validate(try await response.get(), key: key)
+            // We offered client_no_context_takeover: keep to it whatever the answer.
+            deflate?.clientNoContextTakeover = true
+            let connection = WebSocketConnection(outbound: outbound, role: .client, deflate: deflate,
                                                  configuration: configuration, logger: logger)
             return try await body(connection, inbound)
-        }
-    }
-
-    struct ClientUpgrader: NIOTypedHTTPClientProtocolUpgrader {
-        typealias UpgradeResult = Connected
-        let supportedProtocol = "websocket"
-        let requiredUpgradeHeaders: [String] = []
-        let key: String
-
-        func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {}
-
-        func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
-            guard upgradeResponse.status == .switchingProtocols,
-                  upgradeResponse.headers["Sec-WebSocket-Accept"].first == Handshake.acceptValue(forKey: key)
-            else { return false }
-            return deflate(upgradeResponse) != nil
-        }
-
-        /// The agreed deflate parameters: `.some(nil)` for none, nil for an invalid answer.
-        func deflate(_ response: HTTPResponseHead) -> DeflateParameters?? {
-            let header = response.headers["Sec-WebSocket-Extensions"].joined(separator: ",")
-            return DeflateParameters.parseResponse(header)
-        }
-
-        func upgrade(channel: Channel, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Connected> {
-            channel.eventLoop.makeCompletedFuture {
-                let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                var agreed = deflate(upgradeResponse) ?? nil
-                // We offered client_no_context_takeover: keep to it whatever the answer.
-                agreed?.clientNoContextTakeover = true
-                return Connected(channel: async, deflate: agreed)
-            }
         }
     }
 }

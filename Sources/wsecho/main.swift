@@ -59,6 +59,10 @@ struct WSEcho {
             }
             return box.value
         }
+        guard count > 0 else {
+            FileHandle.standardError.write(Data("wsecho: the fuzzing server reported no cases\n".utf8))
+            exit(1)
+        }
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 if index >= parallel { await group.next() }
@@ -82,7 +86,7 @@ struct WSEcho {
             await connection.close()
             await connection.run(inbound: inbound) { _ in }
         }
-        print("ran \(count) cases")
+        FileHandle.standardError.write(Data("ran \(count) cases\n".utf8))
     }
 
     final class Box: @unchecked Sendable {

@@ -38,7 +38,7 @@ struct Watch: AsyncParsableCommand {
     var json = false
 
     @Option(help: "Token that unlocks private fields. Default: $HACKSYNC_PRIVATE_TOKEN.")
-    var token = ProcessInfo.processInfo.environment["HACKSYNC_PRIVATE_TOKEN"]
+    var token: String = ProcessInfo.processInfo.environment["HACKSYNC_PRIVATE_TOKEN"] ?? ""
 
     @Option(help: "Stop after this many events (for scripts and tests).")
     var limit: Int?
@@ -58,7 +58,7 @@ struct Watch: AsyncParsableCommand {
         let state = WatchState(channels: channels.isEmpty ? ["users", "hackathons", "projects"] : channels, since: since)
         let printer = Printer(json: json, color: isatty(STDOUT_FILENO) == 1)
         var headers = HTTPHeaders()
-        if let token, !token.isEmpty { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if !token.isEmpty { headers.add(name: "Authorization", value: "Bearer \(token)") }
         var failures = 0
         while true {
             let countBefore = state.eventCount
