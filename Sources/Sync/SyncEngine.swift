@@ -202,7 +202,7 @@ public final class SyncEngine: Service {
             if !events.isEmpty { eventSink?.publish(events) }
             for rejected in settlement.rejected {
                 logger.warning("document rejected by the index, parked in the dead-letter table", metadata: [
-                    "doc": "\(rejected.ref)", "error.type": "\(rejected.errorType)", "error.reason": "\(rejected.reason)",
+                    "index": "\(rejected.ref.entity)", "doc": "\(rejected.ref)", "seq": "\(Self.seqRange(batch.seqs))", "error.type": "\(rejected.errorType)", "error.reason": "\(rejected.reason)",
                 ])
             }
             recordSuccess(batch, settlement, events: events.count, timings: [
@@ -240,12 +240,18 @@ public final class SyncEngine: Service {
         for (entity, operation, count) in written.values { SyncMetrics.documents(entity, operation).increment(by: count) }
         if !settlement.rejected.isEmpty { SyncMetrics.error("rejected").increment(by: settlement.rejected.count) }
         var metadata: Logger.Metadata = [
-            "changes": "\(batch.seqs.count)", "documents": "\(batch.documents.documents.count)",
+            "seq": "\(Self.seqRange(batch.seqs))", "changes": "\(batch.seqs.count)", "documents": "\(batch.documents.documents.count)",
             "version": "\(batch.documents.version)",
             "lag_ms": "\(Int((statistics.snapshot.lastLagSeconds ?? 0) * 1000))",
         ]
         for (key, value) in timings { metadata[key] = "\(String(format: "%.2f", value / .milliseconds(1)))" }
         logger.debug("batch synced", metadata: metadata)
+    }
+
+    /// `17` or `17-42`: the change-log rows a log line is about.
+    static func seqRange(_ seqs: [Int64]) -> String {
+        guard let low = seqs.min(), let high = seqs.max() else { return "" }
+        return low == high ? "\(low)" : "\(low)-\(high)"
     }
 
     private func recordFailure(_ what: String, _ error: any Error) {

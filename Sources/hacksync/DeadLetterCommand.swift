@@ -53,7 +53,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = DeadLetters(databaseURL: try common.resolvedDatabaseURL(), logger: common.makeLogger("hacksync.dlq"))
+            let store = DeadLetters(databaseURL: try common.resolvedDatabaseURL(), logger: try common.makeLogger("hacksync.dlq"))
             if let id {
                 let letter = try await store.retry(id)
                 print("retry queued for \(letter.entity)/\(letter.docID) (dead letter \(id))")

@@ -20,6 +20,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error. Default: $LOG_LEVEL or info.")
     var logLevel: String?
 
+    @Option(help: "Log lines as readable text or one JSON object per line: text, json. Default: $LOG_FORMAT or text.")
+    var logFormat: String?
+
     func resolvedDatabaseURL() throws -> String {
         guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
             throw ValidationError("no database: pass --database-url or set DATABASE_URL")
@@ -27,14 +30,22 @@ struct CommonOptions: ParsableArguments {
         return url
     }
 
-    func makeLogger(_ label: String) -> Logger {
-        let levelText = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
-        let level = Logger.Level(rawValue: levelText.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+    /// Installs logging and returns the command's logger. Every line is
+    /// scrubbed of credentials, of the tokens in the environment and of
+    /// `secrets` (tokens given as options).
+    func makeLogger(_ label: String, secrets: [String?] = []) throws -> Logger {
+        let env = ProcessInfo.processInfo.environment
+        let levelText = logLevel ?? env["LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ValidationError("unknown log level \(levelText): use trace, debug, info, notice, warning or error")
         }
+        let formatText = logFormat ?? env["LOG_FORMAT"] ?? "text"
+        guard let format = LogFormat(rawValue: formatText.lowercased()) else {
+            throw ValidationError("unknown log format \(formatText): use text or json")
+        }
+        let known = [env["HACKSYNC_ADMIN_TOKEN"], env["HACKSYNC_PRIVATE_TOKEN"],
+                     databasePassword(databaseURL ?? env["DATABASE_URL"]), databasePassword(env["ELASTICSEARCH_URL"])]
+        LogSetup.bootstrap(format: format, level: level, secrets: known + secrets)
         return Logger(label: label)
     }
 }
@@ -49,7 +60,7 @@ struct Migrate: AsyncParsableCommand {
     var migrations: String?
 
     func run() async throws {
-        let logger = common.makeLogger("hacksync.migrate")
+        let logger = try common.makeLogger("hacksync.migrate")
         let migrator = try Migrator(directory: try locateMigrations(explicit: migrations))
         let applied = try await PostgresConnection.withConnection(try common.resolvedDatabaseURL(), applicationName: "hacksync-migrate", logger: logger) {
             try await migrator.migrate($0, logger: logger)
@@ -97,7 +108,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let logger = common.makeLogger("hacksync")
+        let logger = try common.makeLogger("hacksync", secrets: [adminToken, privateToken])
         var configuration = HackSyncConfiguration(databaseURL: try common.resolvedDatabaseURL(), elasticsearchURL: try search.resolvedURL())
         let address = try HackSyncConfiguration.parseListenAddress(listen ?? env["HACKSYNC_LISTEN"] ?? "127.0.0.1:8080")
         configuration.listenHost = address.host
@@ -148,7 +159,7 @@ struct Seed: AsyncParsableCommand {
     @Option(help: "Random seed (same seed, same data).") var seed: UInt64 = 42
 
     func run() async throws {
-        let logger = common.makeLogger("hacksync.seed")
+        let logger = try common.makeLogger("hacksync.seed")
         var seeder = DemoSeeder()
         seeder.users = users
         seeder.hackathons = hackathons

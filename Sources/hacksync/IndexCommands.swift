@@ -21,7 +21,7 @@ struct Reindex: AsyncParsableCommand {
     @Flag(help: "Refill the current index in place instead of building a new one.") var inPlace = false
 
     func run() async throws {
-        let logger = common.makeLogger("hacksync.reindex")
+        let logger = try common.makeLogger("hacksync.reindex")
         let indexes = try search.indexes(logger: logger)
         var builder = IndexBuilder(databaseURL: try common.resolvedDatabaseURL(), client: indexes.client, indexes: indexes, logger: logger)
         builder.pageSize = pageSize
@@ -46,7 +46,7 @@ struct Reconcile: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let logger = common.makeLogger("hacksync.reconcile")
+        let logger = try common.makeLogger("hacksync.reconcile")
         let indexes = try search.indexes(logger: logger)
         let report = try await Server.Reconciler(databaseURL: try common.resolvedDatabaseURL(), client: indexes.client, indexes: indexes, logger: logger)
             .run(entity.map { [$0] } ?? Entity.allCases, repair: !dryRun)

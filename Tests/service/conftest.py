@@ -30,7 +30,7 @@ def psql(url, sql):
 
 
 class Service:
-    def __init__(self, extra_args=(), elasticsearch_url=None, require_healthy=True):
+    def __init__(self, extra_args=(), elasticsearch_url=None, require_healthy=True, db_password=None, env=None):
         if not (BINARY and DATABASE_URL and ELASTICSEARCH_URL):
             pytest.fail("run through `make test` (HACKSYNC_TEST_* variables are missing)")
         suffix = "%x" % random.getrandbits(48)
@@ -38,6 +38,11 @@ class Service:
         psql(DATABASE_URL, f"CREATE DATABASE {self.db_name}")
         parts = urlparse(DATABASE_URL)
         self.db_url = urlunparse(parts._replace(path="/" + self.db_name))
+        if db_password:  # trust authentication ignores it; the logs must not show it either way
+            netloc = parts.netloc.split("@")[-1]
+            user = (parts.username or "postgres")
+            self.db_url = urlunparse(parts._replace(path="/" + self.db_name, netloc=f"{user}:{db_password}@{netloc}"))
+        self.extra_env = env or {}
         subprocess.run([BINARY, "migrate", "--database-url", self.db_url], check=True, capture_output=True)
         self.port = free_port()
         self.prefix = "py" + suffix + "_"
@@ -48,7 +53,7 @@ class Service:
         self.start()
 
     def start(self):
-        env = dict(os.environ, HACKSYNC_PRIVATE_TOKEN=TOKEN)
+        env = dict(os.environ, HACKSYNC_PRIVATE_TOKEN=TOKEN, **self.extra_env)
         self.process = subprocess.Popen(
             [BINARY, "serve", "--database-url", self.db_url, "--elasticsearch-url", self.elasticsearch_url,
              "--listen", f"127.0.0.1:{self.port}", "--index-prefix", self.prefix, "--catch-up-interval", "0.2",

@@ -50,6 +50,23 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// The password in a database URL, Elasticsearch URL or conninfo string, if
+/// any (so the log handler can blank it wherever it shows up).
+public func databasePassword(_ text: String?) -> String? {
+    guard let text else { return nil }
+    if text.contains("://") {
+        guard let password = URLComponents(string: text)?.password else { return nil }
+        return password.removingPercentEncoding ?? password
+    }
+    guard let range = text.range(of: #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#, options: .regularExpression) else { return nil }
+    var value = text[range].drop { $0 != "=" }.dropFirst().drop { $0 == " " }
+    if value.hasPrefix("'") {
+        value = value.dropFirst().dropLast()
+        return value.replacingOccurrences(of: "\\'", with: "'").replacingOccurrences(of: "\\\\", with: "\\")
+    }
+    return String(value)
+}
+
 /// A database URL or conninfo with its password replaced by `***`, for logs.
 public func redactedDatabaseURL(_ text: String) -> String {
     if text.contains("://") {

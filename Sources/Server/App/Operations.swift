@@ -84,7 +84,9 @@ public struct Operations: Sendable {
             }
             return .error(status, error.message)
         } catch {
-            logger.warning("admin request failed", metadata: ["http.path": "\(request.path)", "error": "\(error)"])
+            logger.warning("admin request failed", metadata: [
+                "request_id": "\(request.id)", "http.path": "\(request.path)", "error": "\(error)",
+            ])
             return .error(.serviceUnavailable, "\(error)")
         }
     }

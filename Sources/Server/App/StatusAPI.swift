@@ -46,7 +46,9 @@ public struct StatusAPI: Sendable {
             }
             return .error(status, error.message)
         } catch {
-            logger.warning("admin request failed", metadata: ["http.path": "\(request.path)", "error": "\(error)"])
+            logger.warning("admin request failed", metadata: [
+                "request_id": "\(request.id)", "http.path": "\(request.path)", "error": "\(error)",
+            ])
             return .error(.serviceUnavailable, "\(error)")
         }
     }

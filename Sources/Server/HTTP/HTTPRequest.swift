@@ -8,12 +8,25 @@ public struct HTTPRequest: Sendable {
     public var uri: String
     public var headers: HTTPHeaders
     public var body: ByteBuffer
+    /// The caller's `X-Request-Id` when it is a sane token, else a fresh one;
+    /// echoed in the response and logged as `request_id`.
+    public var id: String
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders = [:], body: ByteBuffer = ByteBuffer()) {
         self.method = method
         self.uri = uri
         self.headers = headers
         self.body = body
+        self.id = Self.requestID(from: headers)
+    }
+
+    /// A client's id is kept if it is 1–64 characters of `A-Z a-z 0-9 . _ -`.
+    static func requestID(from headers: HTTPHeaders) -> String {
+        if let given = headers["X-Request-Id"].first, (1...64).contains(given.utf8.count),
+           given.utf8.allSatisfy({ $0 == 45 || $0 == 46 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) {
+            return given
+        }
+        return String(UInt64.random(in: 0...UInt64.max), radix: 16)
     }
 
     /// The path without the query string.

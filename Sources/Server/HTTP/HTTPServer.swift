@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -105,11 +106,15 @@ public struct HTTPServer: Service {
                         if body.readableBytes + chunk.readableBytes > maxBodySize { tooLarge = true } else { body.writeBuffer(&chunk) }
                     case .end:
                         guard let h = head else { continue }
-                        let response: HTTPResponse = tooLarge
+                        let started = ContinuousClock.now
+                        let request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body)
+                        var response: HTTPResponse = tooLarge
                             ? .error(.payloadTooLarge, "request body larger than \(maxBodySize) bytes")
-                            : await responder.respond(to: HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body))
+                            : await responder.respond(to: request)
+                        response.headers.replaceOrAdd(name: "X-Request-Id", value: request.id)
                         let keepAlive = h.isKeepAlive && !tooLarge
                         try await write(response, for: h, keepAlive: keepAlive, to: outbound)
+                        logAccess(request, response.status, since: started)
                         if !keepAlive { return }
                         head = nil
                     }
@@ -118,6 +123,19 @@ public struct HTTPServer: Service {
         } catch {
             logger.debug("HTTP connection ended with an error", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Mutating requests and server errors at info/warning (an operator's
+    /// actions belong in the log); reads, which dashboards poll, at debug.
+    private func logAccess(_ request: HTTPRequest, _ status: HTTPResponseStatus, since started: ContinuousClock.Instant) {
+        let level: Logger.Level = status.code >= 500 ? .warning
+            : (request.method == .GET || request.method == .HEAD) ? .debug : .info
+        guard logger.logLevel <= level else { return }
+        logger.log(level: level, "HTTP request", metadata: [
+            "request_id": "\(request.id)", "http.method": "\(request.method)", "http.path": "\(request.path)",
+            "http.status": "\(status.code)",
+            "duration_ms": "\(String(format: "%.2f", (ContinuousClock.now - started) / .milliseconds(1)))",
+        ])
     }
 
     private func write(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool,

@@ -201,7 +201,7 @@ public struct IndexBuilder: Sendable {
                     actions.append(.remove(index: job.targetIndex, alias: buildAlias))
                 }
                 try await client.updateAliases(actions)
-                logger.notice("alias swapped", metadata: ["es.alias": "\(alias)", "es.index": "\(job.targetIndex)"])
+                logger.notice("alias swapped", metadata: ["es.alias": "\(alias)", "index": "\(job.targetIndex)"])
             }
             // Changes the live sync wrote to the old index since the last round.
             _ = try await catchUp(job, to: alias, db)

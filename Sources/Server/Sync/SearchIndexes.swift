@@ -48,7 +48,7 @@ public struct SearchIndexes: Sendable {
             throw error
         }
         try await client.moveAlias(alias, to: name)
-        logger.notice("created search index", metadata: ["es.index": "\(name)", "es.alias": "\(alias)"])
+        logger.notice("created search index", metadata: ["index": "\(name)", "es.alias": "\(alias)"])
         return (name, true)
     }
 
@@ -66,7 +66,7 @@ public struct SearchIndexes: Sendable {
                                      "an index named \(alias) holds \(documents) documents where HackSync needs an alias; rename or delete it")
         }
         try await client.deleteIndex(alias)
-        logger.warning("removed an empty index that a delete had auto-created in place of the alias", metadata: ["es.index": "\(alias)"])
+        logger.warning("removed an empty index that a delete had auto-created in place of the alias", metadata: ["index": "\(alias)"])
     }
 
     /// `<alias>_v<n>` with n one above the highest existing.
