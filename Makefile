@@ -20,7 +20,8 @@ build: deps
 	swift build -c release --product hacksync
 	swift build -c release --product hacksync-watch
 
-build-tests: deps
+build-tests:
+	@scripts/install-deps.sh --test
 	swift build --build-tests
 
 run: build

@@ -2,14 +2,17 @@
 # Installs what `make run` / `make test` need and is missing: Debian packages
 # (Postgres server, libpq and zlib headers, python venv) and the project's
 # Python tools in .venv. Swift itself is the one prerequisite.
+# `install-deps.sh --test` adds Chromium, which the dashboard's browser test drives.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
 
 command -v swift >/dev/null || { echo "install-deps: Swift 6 is required (https://swift.org/install)" >&2; exit 1; }
 
+packages=(postgresql libpq-dev zlib1g-dev python3-venv python3-pip pkg-config)
+[ "${1:-}" = --test ] && packages+=(chromium)
 missing=()
-for pkg in postgresql libpq-dev zlib1g-dev python3-venv python3-pip pkg-config; do
+for pkg in "${packages[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -25,7 +25,7 @@ struct SearchOptions: ParsableArguments {
     }
 
     func indexes(logger: Logger) throws -> SearchIndexes {
-        let client = ElasticsearchClient(url: try ElasticsearchURL(try resolvedURL()), http: HTTPClient.shared, logger: logger)
+        let client = ElasticsearchClient(url: try ElasticsearchURL(try resolvedURL()), http: ElasticsearchClient.sharedHTTPClient, logger: logger)
         return SearchIndexes(client: client, prefix: resolvedPrefix(), logger: logger)
     }
 }

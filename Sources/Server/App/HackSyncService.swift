@@ -30,7 +30,7 @@ public struct HackSyncService {
     /// Runs until SIGTERM/SIGINT (or until cancelled).
     public func run(onHTTPBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let esURL = try ElasticsearchURL(configuration.elasticsearchURL)
-        let client = ElasticsearchClient(url: esURL, http: HTTPClient.shared, logger: logger)
+        let client = ElasticsearchClient(url: esURL, http: ElasticsearchClient.sharedHTTPClient, logger: logger)
         let indexes = SearchIndexes(client: client, prefix: configuration.indexPrefix, logger: logger)
         logger.notice("starting hacksync", metadata: [
             "pg.url": "\(redactedDatabaseURL(configuration.databaseURL))",

@@ -70,7 +70,8 @@ public struct StatusAPI: Sendable {
                 _ = try await indexes.client.ping(timeout: .seconds(2))
                 return nil
             } catch {
-                return "Elasticsearch unreachable: \(error)"
+                let text = "\(error)"  // the client's errors already say "Elasticsearch unreachable: …"
+                return text.hasPrefix("Elasticsearch") ? text : "Elasticsearch unreachable: \(text)"
             }
         }()
         let reasons = [await postgres, await search].compactMap { $0 }
