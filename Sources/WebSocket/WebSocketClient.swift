@@ -30,6 +30,8 @@ public enum WebSocketClient {
         let key = Handshake.randomKey()
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
+        headers.add(name: "Upgrade", value: "websocket")
+        headers.add(name: "Connection", value: "Upgrade")
         headers.add(name: "Sec-WebSocket-Key", value: key)
         headers.add(name: "Sec-WebSocket-Version", value: "13")
         if offerDeflate { headers.add(name: "Sec-WebSocket-Extensions", value: DeflateParameters.clientOffer) }

@@ -46,6 +46,13 @@ import WebSocket
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             request += String(buffer: unwrapInboundIn(data))
             guard request.contains("\r\n\r\n") else { return }
+            // RFC 6455 §4.1: the request must ask for the upgrade, or servers answer 400.
+            let lower = request.lowercased()
+            guard lower.hasPrefix("get /getcasecount http/1.1\r\n"), lower.contains("\r\nupgrade: websocket\r\n"),
+                  lower.contains("\r\nconnection: upgrade\r\n"), lower.contains("\r\nsec-websocket-version: 13\r\n") else {
+                context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")), promise: nil)
+                return
+            }
             let key = request.split(separator: "\r\n")
                 .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
                 .map { $0.dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) } ?? ""
