@@ -15,7 +15,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 start_serve() {
     .build/release/hacksync serve --listen "127.0.0.1:$PORT" --log-level warning &
     SERVE_PID=$!
-    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
 }
 restart_serve() { kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; start_serve; }
 start_serve

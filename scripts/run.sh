@@ -17,11 +17,16 @@ source "$RUN_DIR/env"
 if [ "$(psql "$DATABASE_URL" -Atqc 'SELECT count(*) FROM users')" = 0 ]; then
     "$BIN" seed --users "${SEED_USERS:-500}" --projects "${SEED_PROJECTS:-800}" --hackathons "${SEED_HACKATHONS:-20}"
 fi
+# REPLICA=1: services.sh started a second cluster; mirror the platform tables into it.
+if [ -n "${SUBSCRIBER_URL:-}" ]; then
+    "$BIN" replica init --subscriber-url "$SUBSCRIBER_URL"
+fi
 
 cat <<INFO
 
   HackSync is starting.
-    admin API      http://$LISTEN/healthz
+    dashboard      http://$LISTEN/
+    admin API      http://$LISTEN/api/status   (openapi.yaml)
     live events    ws://$LISTEN/ws   (watch them: .build/release/hacksync-watch --url ws://$LISTEN/ws)
     Postgres       $DATABASE_URL
     Elasticsearch  $ELASTICSEARCH_URL   (aliases: users, hackathons, projects)
@@ -32,7 +37,10 @@ cat <<INFO
     curl -s '$ELASTICSEARCH_URL/projects/_search?q=members.id:1&pretty'
 
   Ctrl-C stops everything.
-
+${SUBSCRIBER_URL:+
+  Replication subscriber: $SUBSCRIBER_URL
+    .build/release/hacksync replica status --subscriber-url '$SUBSCRIBER_URL'
+}
 INFO
 # Subscribers present this token to see private fields (e-mail).
 export HACKSYNC_PRIVATE_TOKEN=${HACKSYNC_PRIVATE_TOKEN:-demo-token}

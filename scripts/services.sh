@@ -6,6 +6,8 @@
 #   scripts/services.sh stop
 #   scripts/services.sh restart-search     # same port, all data lost (fault tests)
 #   scripts/services.sh restart-postgres   # fast shutdown: every connection dropped
+#   REPLICA=1 scripts/services.sh start    # also a second cluster, the replication subscriber ($SUBSCRIBER_URL)
+#   scripts/services.sh stop-subscriber | start-subscriber   # that cluster down and up again
 #
 # DATABASE_URL / ELASTICSEARCH_URL already set in the environment are kept:
 # nothing is started for them.
@@ -32,18 +34,20 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-start_postgres() {
-    local bin port data
+# Creates and starts a throwaway cluster; prints "port data-folder".
+# $1 names it in $RUN_DIR (pg.path, sub-pg.path).
+init_cluster() {
+    local name=$1 bin port data
     bin=$(pg_bin)
     # The data folder lives under /tmp: the postgres user may not be able to
     # enter the checkout (a clone under /root, say).
-    data=$(mktemp -d /tmp/hacksync-pg.XXXXXX)
-    echo "$data" >"$RUN_DIR/pg.path"
+    data=$(mktemp -d "/tmp/hacksync-$name.XXXXXX")
+    echo "$data" >"$RUN_DIR/$name.path"
     port=$(free_port)
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
     chmod 700 "$data"
-    as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$RUN_DIR/initdb.log" 2>&1 \
-        || { cat "$RUN_DIR/initdb.log" >&2; exit 1; }
+    as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$RUN_DIR/initdb-$name.log" 2>&1 \
+        || { cat "$RUN_DIR/initdb-$name.log" >&2; exit 1; }
     cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
@@ -51,6 +55,7 @@ unix_socket_directories = '$data'
 wal_level = logical
 max_replication_slots = 16
 max_wal_senders = 16
+max_logical_replication_workers = 8
 max_connections = 300
 fsync = ${PG_FSYNC:-on}
 synchronous_commit = ${PG_SYNCHRONOUS_COMMIT:-on}
@@ -58,11 +63,27 @@ log_min_messages = warning
 CONF
     as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
     as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAtc "CREATE DATABASE hacksync" >/dev/null
+    echo "$port $data"
+}
+
+start_postgres() {
+    local port data
+    read -r port data < <(init_cluster pg)
     {
         echo "export DATABASE_URL=postgresql://postgres@127.0.0.1:$port/hacksync"
-        echo "export HACKSYNC_PG_BIN=$bin"
+        echo "export HACKSYNC_PG_BIN=$(pg_bin)"
         echo "export HACKSYNC_PG_DATA=$data"
         echo "export HACKSYNC_PG_PORT=$port"
+    } >>"$ENV_FILE"
+}
+
+# A second cluster, the logical replication subscriber (REPLICA=1, tests).
+start_subscriber() {
+    local port data
+    read -r port data < <(init_cluster sub-pg)
+    {
+        echo "export SUBSCRIBER_URL=postgresql://postgres@127.0.0.1:$port/hacksync"
+        echo "export HACKSYNC_SUB_PG_DATA=$data"
     } >>"$ENV_FILE"
 }
 
@@ -108,6 +129,9 @@ start() {
     else
         start_search
     fi
+    if [ "${REPLICA:-}" = 1 ]; then
+        start_subscriber
+    fi
 }
 
 stop() {
@@ -115,14 +139,15 @@ stop() {
         kill "$(cat "$RUN_DIR/search.pid")" 2>/dev/null || true
         rm -f "$RUN_DIR/search.pid"
     fi
-    if [ -f "$RUN_DIR/pg.path" ]; then
-        local data
-        data=$(cat "$RUN_DIR/pg.path")
+    local name data
+    for name in sub-pg pg; do
+        [ -f "$RUN_DIR/$name.path" ] || continue
+        data=$(cat "$RUN_DIR/$name.path")
         if [ -f "$data/postmaster.pid" ]; then
             as_pg "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
         fi
-        rm -rf "$data" "$RUN_DIR/pg.path"
-    fi
+        rm -rf "$data" "$RUN_DIR/$name.path"
+    done
 }
 
 # The search server keeps everything in memory: a restart is a total loss.
@@ -143,6 +168,18 @@ restart_search() {
     exit 1
 }
 
+# The subscriber cluster down and up again (same port, same data).
+stop_subscriber() {
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    as_pg "$(pg_bin)/pg_ctl" -D "$HACKSYNC_SUB_PG_DATA" -m fast -w stop >/dev/null
+}
+start_subscriber_again() {
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    as_pg "$(pg_bin)/pg_ctl" -D "$HACKSYNC_SUB_PG_DATA" -l "$HACKSYNC_SUB_PG_DATA/server.log" -w -t 60 start >/dev/null
+}
+
 restart_postgres() {
     # shellcheck disable=SC1090
     source "$ENV_FILE"
@@ -154,5 +191,7 @@ case "${1:-}" in
     stop) stop ;;
     restart-search) restart_search ;;
     restart-postgres) restart_postgres ;;
-    *) echo "usage: $0 start|stop|restart-search|restart-postgres" >&2; exit 2 ;;
+    stop-subscriber) stop_subscriber ;;
+    start-subscriber) start_subscriber_again ;;
+    *) echo "usage: $0 start|stop|restart-search|restart-postgres|stop-subscriber|start-subscriber" >&2; exit 2 ;;
 esac

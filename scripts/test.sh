@@ -7,7 +7,8 @@ export RUN_DIR=${RUN_DIR:-$ROOT/.run-test}
 # The test cluster is disposable: skip fsync so tests spend their time testing.
 export PG_FSYNC=off PG_SYNCHRONOUS_COMMIT=off
 
-scripts/services.sh start
+# A second cluster too: the logical replication tests need a subscriber.
+REPLICA=1 scripts/services.sh start
 trap 'scripts/services.sh stop' EXIT
 # shellcheck disable=SC1091
 source "$RUN_DIR/env"

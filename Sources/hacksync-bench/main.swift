@@ -13,6 +13,8 @@ import WebSocket
 ///   hacksync-bench latency [samples]      commit → visible in Elasticsearch, single updates
 ///   hacksync-bench bulk-insert [rows]     INSERT throughput with and without capture triggers
 ///   hacksync-bench subscribers WS_URL [n] [rounds]   commit → event at n WebSocket subscribers
+///   hacksync-bench admin-load URL [connections] [seconds]   requests/s and latency of one admin endpoint
+///   hacksync-bench replication-lag SUBSCRIBER_URL [seconds]   commit on the source → visible on the subscriber
 @main
 struct Bench {
     static func main() async throws {
@@ -31,6 +33,14 @@ struct Bench {
             try await subscribers(db: db, url: rest.first ?? "ws://127.0.0.1:8080/ws",
                                   count: rest.count > 1 ? Int(rest[1]) ?? 1000 : 1000,
                                   rounds: rest.count > 2 ? Int(rest[2]) ?? 20 : 20, logger: logger)
+        case "replication-lag":
+            let rest = Array(args.dropFirst())
+            try await replicationLag(db: db, subscriber: rest.first ?? "", seconds: rest.count > 1 ? Int(rest[1]) ?? 30 : 30, logger: logger)
+        case "admin-load":
+            let rest = Array(args.dropFirst())
+            try await adminLoad(url: rest.first ?? "http://127.0.0.1:8080/metrics",
+                                connections: rest.count > 1 ? Int(rest[1]) ?? 8 : 8,
+                                seconds: rest.count > 2 ? Int(rest[2]) ?? 10 : 10)
         case "bulk-insert": try await bulkInsert(db: db, rows: args.dropFirst().first.flatMap(Int.init) ?? 100_000, logger: logger)
         default: print("usage: hacksync-bench latency [samples] | bulk-insert [rows]")
         }
@@ -183,6 +193,78 @@ struct Bench {
         }
         print("bulk of 4 documents: \(summary(bulks))")
         print("GET one document: \(summary(gets))")
+    }
+
+    /// `connections` keep-alive clients request `url` back to back for
+    /// `seconds`; prints requests/s and the latency percentiles. Every
+    /// response must be 200 (a failed one stops the run).
+    static func adminLoad(url: String, connections: Int, seconds: Int) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connections
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        var bytes = 0
+        let latencies = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    var mine: [Duration] = [], received = 0
+                    while clock.now < deadline {
+                        let started = clock.now
+                        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+                        let body = try await response.body.collect(upTo: 16 << 20)
+                        guard response.status == .ok else { throw Failure("\(url) answered \(response.status)") }
+                        mine.append(clock.now - started)
+                        received += body.readableBytes
+                    }
+                    return (mine, received)
+                }
+            }
+            var all: [Duration] = []
+            for try await (mine, received) in group { all += mine; bytes += received }
+            return all
+        }
+        try await client.shutdown()
+        let rate = Double(latencies.count) / Double(seconds)
+        print(String(format: "%@: %d connections, %d s: %.0f requests/s, %.1f KB per response; latency %@",
+                     url, connections, seconds, rate, Double(bytes) / Double(max(1, latencies.count)) / 1024, summary(latencies)))
+    }
+
+    /// Every 200 ms a marker update commits on the source; the subscriber is
+    /// polled until it shows it. Whatever else writes meanwhile (the script
+    /// runs pgbench) is the load. Also samples the slot's lag in bytes.
+    static func replicationLag(db: String, subscriber: String, seconds: Int, logger: Logger) async throws {
+        let source = try await PostgresConnection.connect(db, applicationName: "bench-marker", logger: logger)
+        let replica = try await PostgresConnection.connect(subscriber, applicationName: "bench-poll", logger: logger)
+        let probe = try await PostgresConnection.connect(db, applicationName: "bench-slot", logger: logger)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        var visible: [Duration] = []
+        var lagBytes: [Int64] = []
+        var round = 0
+        while clock.now < deadline {
+            round += 1
+            let marker = "marker-\(round)-\(UInt32.random(in: 0...UInt32.max))"
+            try await source.query("UPDATE hackathons SET description = $1 WHERE id = (SELECT min(id) FROM hackathons)", [marker])
+            let committed = clock.now
+            while try await replica.query("SELECT 1 FROM hackathons WHERE description = $1", [marker]).rows.isEmpty {
+                if clock.now - committed > .seconds(60) { throw Failure("marker not replicated within 60 s") }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            visible.append(clock.now - committed)
+            let row = try await probe.query("SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots WHERE slot_type = 'logical'").rows[0]
+            lagBytes.append(row.int64(0) ?? 0)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let bytes = lagBytes.sorted()
+        func pct(_ p: Double) -> Int64 { bytes[min(bytes.count - 1, Int(Double(bytes.count - 1) * p))] }
+        print("commit on the source → visible on the subscriber, \(visible.count) markers: \(summary(visible))")
+        print("slot lag (WAL not yet confirmed): median \(pct(0.5) >> 10) KiB, p99 \(pct(0.99) >> 10) KiB, max \(pct(1) >> 10) KiB")
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     static func summary(_ values: [Duration]) -> String {

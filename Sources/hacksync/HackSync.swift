@@ -9,7 +9,7 @@ struct HackSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hacksync",
         abstract: "Keeps Elasticsearch and live clients in step with Postgres.",
-        subcommands: [Migrate.self, Serve.self, Seed.self, StatusCommand.self, DeadLetterCommand.self, Reindex.self, Reconcile.self])
+        subcommands: [Migrate.self, Serve.self, Seed.self, StatusCommand.self, DeadLetterCommand.self, Reindex.self, Reconcile.self, ReplicaCommand.self])
 }
 
 /// Options every command shares.
@@ -100,6 +100,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Token that lets WebSocket subscribers see private fields (e-mail). Default: $HACKSYNC_PRIVATE_TOKEN; none: nobody sees them.")
     var privateToken: String?
 
+    @Option(help: "A replication slot with no subscriber, or no replies, for this long is flagged stalled: 30s, 5m. Default: $HACKSYNC_REPLICATION_STALL_AFTER or 30s.")
+    var replicationStallAfter: String?
+
     @Option(help: "Frames queued per WebSocket subscriber before it is closed as too slow (4008).")
     var wsQueueLimit: Int?
 
@@ -141,6 +144,10 @@ struct Serve: AsyncParsableCommand {
         }
         if let origins = allowedOrigins ?? env["HACKSYNC_ALLOWED_ORIGINS"] {
             configuration.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let text = replicationStallAfter ?? env["HACKSYNC_REPLICATION_STALL_AFTER"] {
+            guard case .every(let after) = try Schedule.parse(text) else { throw ValidationError("--replication-stall-after must be a duration like 30s") }
+            configuration.replication = ReplicationMonitor(stallAfter: after)
         }
         let service = HackSyncService(configuration: configuration, logger: logger)
         MetricsEndpoint.bootstrap(service.metrics)

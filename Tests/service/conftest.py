@@ -69,7 +69,7 @@ class Service:
                     time.sleep(0.1)
                     continue
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=5) as r:
                     if r.status == 200:
                         return
             except Exception:

@@ -97,6 +97,11 @@ enum DashboardPage {
     <h2>Live events</h2>
     <ul id="feed"></ul>
   </section>
+  <section class="panel full" id="replication-panel" style="display:none">
+    <h2>Logical replication (slots on this database)</h2>
+    <table><thead><tr><th>slot</th><th>subscriber</th><th>state</th><th>lag</th><th>lag bytes</th><th>retained WAL</th><th>health</th></tr></thead>
+      <tbody id="replication"></tbody></table>
+  </section>
   <section class="panel full" id="jobs-panel">
     <h2>Index jobs</h2>
     <table><thead><tr><th>id</th><th>entity</th><th>mode</th><th>phase</th><th>progress</th><th>rate</th><th>reason</th></tr></thead>
@@ -148,8 +153,10 @@ async function refreshStatus() {
     return;
   }
   const s = status.body;
-  const reasons = ready.body.reasons || [];
-  badge($("health"), ready.body.ready ? "ready" : "not ready", ready.body.ready ? "ok" : "bad");
+  const slotProblems = (s.replication || []).flatMap((slot) => slot.problems.map((p) => `replication slot ${slot.slot}: ${p}`));
+  const reasons = (ready.body.reasons || []).concat(slotProblems);
+  badge($("health"), ready.body.ready ? (slotProblems.length ? "ready, replication degraded" : "ready") : "not ready",
+        ready.body.ready ? (slotProblems.length ? "warn" : "ok") : "bad");
   $("problems").style.display = reasons.length || s.sync.last_error ? "block" : "none";
   text($("problems"), reasons.concat(s.sync.last_error && s.sync.consecutive_failures > 0 ? ["last sync error: " + s.sync.last_error] : []).join(" · "));
   const es = s.elasticsearch || {};
@@ -179,6 +186,7 @@ async function refreshStatus() {
   draw($("lag-chart"), [["lag", "#58a6ff"], ["p99", "#bc8cff"]], $("lag-scale"), seconds, true);
   draw($("throughput-chart"), [["rate", "#3fb950"], ["backlog", "#d29922"]], $("throughput-scale"), (v) => Math.round(v).toLocaleString(), false);
   renderJobs(s.index_jobs || []);
+  renderReplication(s.replication || []);
   text($("updated"), "updated " + new Date().toLocaleTimeString());
 }
 
@@ -216,6 +224,26 @@ function renderJobs(jobs) {
     cell(row, job.id); cell(row, job.entity); cell(row, job.mode); cell(row, job.phase);
     cell(row, job.total ? `${job.copied.toLocaleString()} / ${job.total.toLocaleString()}` : job.copied);
     cell(row, job.rate ? Math.round(job.rate) + "/s" : ""); cell(row, job.reason, "reason");
+    body.appendChild(row);
+  }
+}
+
+function bytes(n) {
+  if (n < 1024) return n + " B";
+  if (n < 1 << 20) return (n / 1024).toFixed(1) + " KiB";
+  return (n / (1 << 20)).toFixed(1) + " MiB";
+}
+
+function renderReplication(slots) {
+  $("replication-panel").style.display = slots.length ? "block" : "none";
+  const body = $("replication"); body.replaceChildren();
+  for (const slot of slots) {
+    const row = document.createElement("tr");
+    row.dataset.slot = slot.slot;
+    cell(row, slot.slot); cell(row, slot.active ? "connected" : "not connected", slot.active ? "" : "ev-delete");
+    cell(row, slot.state || "–"); cell(row, seconds(slot.lag_seconds)); cell(row, bytes(slot.lag_bytes));
+    cell(row, bytes(slot.retained_bytes));
+    cell(row, slot.problems.length ? slot.problems.join("; ") : "ok", slot.stalled ? "ev-delete" : slot.problems.length ? "ev-update" : "ev-insert");
     body.appendChild(row);
   }
 }

@@ -67,12 +67,14 @@ public struct HackSyncService {
         var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,
             responder: AdminRoutes(
-                statistics: statistics, elasticsearch: client, webSocket: endpoint,
+                statistics: statistics, webSocket: endpoint,
                 operations: Operations(
                     databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
                     indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
-                status: StatusAPI(databaseURL: configuration.databaseURL, statistics: statistics, indexes: indexes, hub: hub, logger: logger),
-                metrics: MetricsEndpoint(registry: metrics, databaseURL: configuration.databaseURL, hub: hub, logger: logger),
+                status: StatusAPI(databaseURL: configuration.databaseURL, statistics: statistics, indexes: indexes, hub: hub,
+                                  replication: configuration.replication, logger: logger),
+                metrics: MetricsEndpoint(registry: metrics, databaseURL: configuration.databaseURL, hub: hub,
+                                         replication: configuration.replication, logger: logger),
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint

@@ -16,12 +16,17 @@ public final class MetricsEndpoint: Sendable {
     let registry: PrometheusCollectorRegistry
     let database: SharedConnection
     let hub: RealtimeHub?
+    let replication: ReplicationMonitor
     let logger: Logger
     /// Totals at the previous scrape, to advance the counters by the difference.
     private let previous = Mutex((captured: Int64(0), sent: 0))
+    /// Replication slots exported at the previous scrape (a dropped slot's series go away).
+    private let exportedSlots = Mutex<Set<String>>([])
 
-    public init(registry: PrometheusCollectorRegistry, databaseURL: String, hub: RealtimeHub?, logger: Logger) {
+    public init(registry: PrometheusCollectorRegistry, databaseURL: String, hub: RealtimeHub?,
+                replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
         self.registry = registry
+        self.replication = replication
         self.database = SharedConnection(databaseURL: databaseURL, logger: logger)
         self.hub = hub
         self.logger = logger
@@ -41,6 +46,35 @@ public final class MetricsEndpoint: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
         return HTTPResponse(headers: headers, body: ByteBuffer(bytes: buffer))
+    }
+
+    static let replicationGauges = [
+        ("hacksync_replication_lag_bytes", "WAL the subscriber has not confirmed, bytes"),
+        ("hacksync_replication_lag_seconds", "How far the subscriber is behind, seconds"),
+        ("hacksync_replication_retained_wal_bytes", "WAL the slot keeps on the source, bytes"),
+        ("hacksync_replication_stalled", "1 when the slot has no subscriber or no replies for too long"),
+    ]
+
+    /// One series per slot and gauge, labelled `subscription` (the slot name).
+    private func exportReplication(_ slots: [ReplicationMonitor.Slot]) {
+        func gauge(_ index: Int, _ slot: String) -> Prometheus.Gauge {
+            let (name, help) = Self.replicationGauges[index]
+            return registry.makeGauge(name: name, labels: [("subscription", slot)], help: help)
+        }
+        for slot in slots {
+            gauge(0, slot.slot).set(Double(slot.lagBytes))
+            gauge(1, slot.slot).set(Double(slot.lagSeconds))
+            gauge(2, slot.slot).set(Double(slot.retainedBytes))
+            gauge(3, slot.slot).set(slot.stalled ? 1.0 : 0.0)
+        }
+        let current = Set(slots.map(\.slot))
+        let gone = exportedSlots.withLock { exported in
+            defer { exported = current }
+            return exported.subtracting(current)
+        }
+        for slot in gone {
+            for index in Self.replicationGauges.indices { registry.unregisterGauge(gauge(index, slot)) }
+        }
     }
 
     private func refresh() async {
@@ -63,6 +97,7 @@ public final class MetricsEndpoint: Sendable {
             Counter(label: "hacksync_changes_captured_total").increment(by: max(0, delta))
             Gauge(label: "hacksync_backlog_changes").record(row.int64(1) ?? 0)
             Gauge(label: "hacksync_dlq_entries").record(row.int64(2) ?? 0)
+            exportReplication(try await database.with { try await replication.slots($0) })
         } catch {
             // The other series still go out; the Postgres ones keep their last value.
             logger.debug("metrics: Postgres unavailable", metadata: ["error": "\(error)"])

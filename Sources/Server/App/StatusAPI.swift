@@ -13,9 +13,16 @@ public struct StatusAPI: Sendable {
     let indexes: SearchIndexes
     let hub: RealtimeHub?
     let database: SharedConnection
+    let replication: ReplicationMonitor
+    /// Elasticsearch's cluster health, asked at most once a second however
+    /// many pollers there are (under bulk load one call took up to 1 s).
+    let search: RecentValue<Status.SearchState>
     let logger: Logger
 
-    public init(databaseURL: String, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?, logger: Logger) {
+    public init(databaseURL: String, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?,
+                replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
+        self.replication = replication
+        self.search = RecentValue(maxAge: .seconds(1)) { [indexes] in await Self.searchHealth(indexes) }
         self.statistics = statistics
         self.indexes = indexes
         self.hub = hub
@@ -55,7 +62,8 @@ public struct StatusAPI: Sendable {
 
     // MARK: - /readyz
 
-    /// 200 when Postgres and Elasticsearch both answer; 503 with the reasons.
+    /// 200 when Postgres and Elasticsearch both answer and the listener is
+    /// LISTENing; 503 with the reasons.
     func readiness() async -> HTTPResponse {
         async let postgres: String? = {
             do {
@@ -65,16 +73,14 @@ public struct StatusAPI: Sendable {
                 return "Postgres unreachable: \(error)"
             }
         }()
-        async let search: String? = {
-            do {
-                _ = try await indexes.client.ping(timeout: .seconds(2))
-                return nil
-            } catch {
-                let text = "\(error)"  // the client's errors already say "Elasticsearch unreachable: …"
-                return text.hasPrefix("Elasticsearch") ? text : "Elasticsearch unreachable: \(text)"
-            }
+        async let searchProblem: String? = {
+            let state = await search.get()
+            guard !state.reachable else { return nil }
+            let text = state.error ?? "no answer"  // the client's errors already say "Elasticsearch unreachable: …"
+            return text.hasPrefix("Elasticsearch") ? text : "Elasticsearch unreachable: \(text)"
         }()
-        let reasons = [await postgres, await search].compactMap { $0 }
+        var reasons = [await postgres, await searchProblem].compactMap { $0 }
+        if !statistics.snapshot.listening { reasons.append("not listening to Postgres notifications (yet)") }
         struct Readiness: Encodable { var ready: Bool; var reasons: [String] }
         let body = Readiness(ready: reasons.isEmpty, reasons: reasons)
         return (try? Self.json(body, status: reasons.isEmpty ? .ok : .serviceUnavailable))
@@ -121,16 +127,19 @@ public struct StatusAPI: Sendable {
         var deadLetters: Int?
         var webSocket: WebSocketState
         var indexJobs: [IndexJob]
+        /// The source's logical replication slots (empty when none; null when unreadable).
+        var replication: [ReplicationMonitor.Slot]?
         var generatedAt: Date
     }
 
     func status() async -> Status {
         let s = statistics.snapshot
         let lags = statistics.lagPercentiles([50, 90, 99])
-        async let searchState = searchHealth()
+        async let searchState = search.get()
         var capture = Status.Capture(listening: s.listening, notificationsReceived: s.notificationsReceived)
         var deadLetters: Int?
         var jobs: [IndexJob] = []
+        var slots: [ReplicationMonitor.Slot]?
         do {
             let row = try await database.with { db in
                 try await db.query("""
@@ -145,6 +154,7 @@ public struct StatusAPI: Sendable {
             capture.oldestPendingAgeSeconds = row.string(2).flatMap(Double.init)
             deadLetters = row.int64(3).map(Int.init)
             jobs = try await database.with { try await IndexBuilder.jobs($0, limit: 5) }
+            slots = try await database.with { try await replication.slots($0) }
         } catch {
             capture.error = "\(error)"
         }
@@ -159,10 +169,11 @@ public struct StatusAPI: Sendable {
             deadLetters: deadLetters,
             webSocket: .init(connections: hub?.connectionCount ?? 0, messagesSent: hub?.messagesSent ?? 0),
             indexJobs: jobs,
+            replication: slots,
             generatedAt: Date())
     }
 
-    private func searchHealth() async -> Status.SearchState {
+    static func searchHealth(_ indexes: SearchIndexes) async -> Status.SearchState {
         do {
             let response = try await indexes.client.expectSuccess(.GET, "/_cluster/health", timeout: .seconds(2))
             return .init(reachable: true, health: try JSONValue.parse(response.text)["status"]?.string)

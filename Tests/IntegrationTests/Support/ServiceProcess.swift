@@ -25,12 +25,12 @@ final class ServiceProcess: @unchecked Sendable {
 
     var isRunning: Bool { child?.isRunning ?? false }
 
-    /// Starts the binary and waits until /healthz answers 200.
+    /// Starts the binary and waits until /readyz answers 200.
     func start() async throws {
         child = try ChildProcess(binary, arguments, output: logFile.path)
-        try await eventually(timeout: .seconds(20), "hacksync /healthz") {
+        try await eventually(timeout: .seconds(20), "hacksync /readyz") {
             guard self.isRunning else { return "exited: \(self.log.suffix(2000))" }
-            let status = try? await self.get("/healthz").status
+            let status = try? await self.get("/readyz").status
             return status == 200 ? nil : "status \(status.map(String.init) ?? "none")"
         }
     }

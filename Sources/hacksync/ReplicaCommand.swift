@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import Server
+
+/// `hacksync replica init | status | drop`: logical replication of the
+/// platform tables into a subscriber database.
+struct ReplicaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replica",
+        abstract: "Mirror the platform tables into a subscriber database with Postgres logical replication.",
+        subcommands: [Init.self, Status.self, Drop.self])
+
+    struct Target: ParsableArguments {
+        @Option(help: "The subscriber database. Default: $SUBSCRIBER_URL.")
+        var subscriberURL: String?
+
+        @Option(help: "Subscription (and slot) name.")
+        var name = ReplicationSQL.defaultSubscription
+
+        func resolvedSubscriberURL(required: Bool = true) throws -> String? {
+            let url = subscriberURL ?? ProcessInfo.processInfo.environment["SUBSCRIBER_URL"]
+            if required, url?.isEmpty ?? true { throw ValidationError("no subscriber: pass --subscriber-url or set SUBSCRIBER_URL") }
+            return url
+        }
+    }
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the publication, the subscriber's tables and the subscription (with an initial copy); idempotent.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: Target
+        @Option(help: "How the subscriber reaches the source, if not by --database-url (other host names, a replication user).")
+        var sourceConninfo: String?
+        @Option(help: "The triggers/ folder. Default: $HACKSYNC_MIGRATIONS, ./triggers, or the one beside the binary.")
+        var migrations: String?
+
+        func run() async throws {
+            let logger = try common.makeLogger("hacksync.replica", secrets: [databasePassword(sourceConninfo)])
+            let setup = try ReplicaSetup(
+                sourceURL: try common.resolvedDatabaseURL(), subscriberURL: try target.resolvedSubscriberURL()!,
+                sourceConninfo: sourceConninfo, name: target.name, migrations: try locateMigrations(explicit: migrations), logger: logger)
+            for step in try await setup.initialize() { print(step) }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Slots on the source (lag in bytes and seconds, retained WAL, stalls) and, with a subscriber, its subscriptions.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: Target
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Report: Encodable {
+            var slots: [ReplicationMonitor.Slot]
+            var subscriptions: [ReplicaSetup.Subscription]?
+        }
+
+        func run() async throws {
+            let logger = try common.makeLogger("hacksync.replica")
+            // One look, no history: a slot with WAL waiting and no subscriber counts as stalled at once.
+            let monitor = ReplicationMonitor(stallAfter: .zero)
+            let slots = try await PostgresConnection.withConnection(try common.resolvedDatabaseURL(), applicationName: "hacksync-replica", logger: logger) {
+                try await monitor.slots($0)
+            }
+            var report = Report(slots: slots)
+            if let subscriber = try target.resolvedSubscriberURL(required: false), !subscriber.isEmpty {
+                report.subscriptions = try await ReplicaSetup.subscriptions(subscriberURL: subscriber, logger: logger)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase  // as /api/status
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                return print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
+            if slots.isEmpty {
+                print("source: no logical replication slots")
+            } else {
+                print(Table(["SLOT", "ACTIVE", "STATE", "LAG BYTES", "LAG S", "RETAINED WAL", "HEALTH"], slots.map {
+                    [$0.slot, $0.active ? "yes" : "no", $0.state ?? "—", "\($0.lagBytes)", String(format: "%.1f", $0.lagSeconds),
+                     "\($0.retainedBytes >> 10) KiB", $0.problems.isEmpty ? "ok" : $0.problems.joined(separator: "; ")]
+                }).rendered)
+            }
+            if let subscriptions = report.subscriptions {
+                print(subscriptions.isEmpty ? "subscriber: no subscriptions" : Table(
+                    ["SUBSCRIPTION", "ENABLED", "WORKER", "RECEIVED LSN", "LAST MESSAGE", "INITIAL COPY"], subscriptions.map {
+                        [$0.name, $0.enabled ? "yes" : "no", $0.workerRunning ? "running" : "stopped", $0.receivedLSN ?? "—",
+                         $0.secondsSinceLastMessage.map { String(format: "%.1f s ago", $0) } ?? "—", "\($0.tablesReady)/\($0.tables) tables ready"]
+                    }).rendered)
+            }
+        }
+    }
+
+    struct Drop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop the subscription and its replication slot (the publication stays for other subscribers).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: Target
+        @Option(help: "The triggers/ folder.") var migrations: String?
+
+        func run() async throws {
+            let logger = try common.makeLogger("hacksync.replica")
+            let setup = try ReplicaSetup(
+                sourceURL: try common.resolvedDatabaseURL(), subscriberURL: try target.resolvedSubscriberURL()!,
+                name: target.name, migrations: try locateMigrations(explicit: migrations), logger: logger)
+            for step in try await setup.drop() { print(step) }
+        }
+    }
+}
