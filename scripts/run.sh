@@ -18,7 +18,7 @@ if [ "$(psql "$DATABASE_URL" -Atqc 'SELECT count(*) FROM users')" = 0 ]; then
     "$BIN" seed --users "${SEED_USERS:-500}" --projects "${SEED_PROJECTS:-800}" --hackathons "${SEED_HACKATHONS:-20}"
 fi
 # REPLICA=1: services.sh started a second cluster; mirror the platform tables into it.
-if [ -n "${SUBSCRIBER_URL:-}" ]; then
+if [ -n "${HACKSYNC_SUB_PG_DATA:-}" ]; then  # only the cluster services.sh started
     "$BIN" replica init --subscriber-url "$SUBSCRIBER_URL"
 fi
 
@@ -37,7 +37,7 @@ cat <<INFO
     curl -s '$ELASTICSEARCH_URL/projects/_search?q=members.id:1&pretty'
 
   Ctrl-C stops everything.
-${SUBSCRIBER_URL:+
+${HACKSYNC_SUB_PG_DATA:+
   Replication subscriber: $SUBSCRIBER_URL
     .build/release/hacksync replica status --subscriber-url '$SUBSCRIBER_URL'
 }

@@ -8,8 +8,8 @@ export RUN_DIR=${RUN_DIR:-$ROOT/.run-test}
 export PG_FSYNC=off PG_SYNCHRONOUS_COMMIT=off
 
 # A second cluster too: the logical replication tests need a subscriber.
-REPLICA=1 scripts/services.sh start
 trap 'scripts/services.sh stop' EXIT
+REPLICA=1 scripts/services.sh start
 # shellcheck disable=SC1091
 source "$RUN_DIR/env"
 

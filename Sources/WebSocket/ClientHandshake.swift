@@ -39,6 +39,9 @@ public enum ClientHandshake {
             if view.count > maxHeadSize { throw Failure(description: "the handshake response head exceeds \(maxHeadSize) bytes") }
             return nil
         }
+        guard end - view.startIndex <= maxHeadSize else {
+            throw Failure(description: "the handshake response head exceeds \(maxHeadSize) bytes")
+        }
         let text = String(decoding: view[view.startIndex..<end], as: UTF8.self)
         buffer.moveReaderIndex(forwardBy: end - view.startIndex + 4)
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)

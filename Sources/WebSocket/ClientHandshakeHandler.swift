@@ -21,7 +21,9 @@ final class ClientHandshakeHandler: ChannelInboundHandler, RemovableChannelHandl
         self.timeLimit = timeLimit
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    /// The clock starts once connected (connecting has its own timeout).
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeLimit) { [self] in
             fail(ClientHandshake.Failure(description: "no handshake response within \(timeLimit.nanoseconds / 1_000_000) ms"))
             context.close(promise: nil)

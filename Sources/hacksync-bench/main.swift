@@ -205,7 +205,8 @@ struct Bench {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(seconds)
         var bytes = 0
-        let latencies = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+        let outcome: Result<[Duration], any Error>
+        do { outcome = .success(try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
             for _ in 0..<connections {
                 group.addTask {
                     var mine: [Duration] = [], received = 0
@@ -223,8 +224,9 @@ struct Bench {
             var all: [Duration] = []
             for try await (mine, received) in group { all += mine; bytes += received }
             return all
-        }
-        try await client.shutdown()
+        }) } catch { outcome = .failure(error) }
+        try await client.shutdown()  // also after a failure: the client must be shut down
+        let latencies = try outcome.get()
         let rate = Double(latencies.count) / Double(seconds)
         print(String(format: "%@: %d connections, %d s: %.0f requests/s, %.1f KB per response; latency %@",
                      url, connections, seconds, rate, Double(bytes) / Double(max(1, latencies.count)) / 1024, summary(latencies)))
@@ -245,9 +247,9 @@ struct Bench {
         while clock.now < deadline {
             round += 1
             let marker = "marker-\(round)-\(UInt32.random(in: 0...UInt32.max))"
-            try await source.query("UPDATE hackathons SET description = $1 WHERE id = (SELECT min(id) FROM hackathons)", [marker])
+            try await source.query("UPDATE hackathons SET name = $1 WHERE id = (SELECT min(id) FROM hackathons)", [marker])
             let committed = clock.now
-            while try await replica.query("SELECT 1 FROM hackathons WHERE description = $1", [marker]).rows.isEmpty {
+            while try await replica.query("SELECT 1 FROM hackathons WHERE name = $1", [marker]).rows.isEmpty {
                 if clock.now - committed > .seconds(60) { throw Failure("marker not replicated within 60 s") }
                 try await Task.sleep(for: .milliseconds(1))
             }
@@ -256,6 +258,7 @@ struct Bench {
             lagBytes.append(row.int64(0) ?? 0)
             try await Task.sleep(for: .milliseconds(200))
         }
+        guard !visible.isEmpty else { throw Failure("no marker was timed: run for at least a second") }
         let bytes = lagBytes.sorted()
         func pct(_ p: Double) -> Int64 { bytes[min(bytes.count - 1, Int(Double(bytes.count - 1) * p))] }
         print("commit on the source → visible on the subscriber, \(visible.count) markers: \(summary(visible))")

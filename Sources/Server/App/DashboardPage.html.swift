@@ -137,7 +137,7 @@ function toast(message) {
   clearTimeout(toast.timer); toast.timer = setTimeout(() => el.style.display = "none", 4000);
 }
 async function getJSON(path) {
-  const response = await fetch(path, { cache: "no-store" });
+  const response = await fetch(path, { cache: "no-store", signal: AbortSignal.timeout(5000) });
   const body = await response.json();
   return { ok: response.ok, status: response.status, body };
 }
@@ -152,13 +152,20 @@ async function refreshStatus() {
     text($("problems"), "The HackSync service does not answer: " + error);
     return;
   }
+  if (!status.ok) {
+    badge($("health"), "status unavailable", "bad");
+    $("problems").style.display = "block";
+    text($("problems"), "/api/status answered " + status.status + ": " + (status.body.error || ""));
+    return;
+  }
   const s = status.body;
   const slotProblems = (s.replication || []).flatMap((slot) => slot.problems.map((p) => `replication slot ${slot.slot}: ${p}`));
   const reasons = (ready.body.reasons || []).concat(slotProblems);
   badge($("health"), ready.body.ready ? (slotProblems.length ? "ready, replication degraded" : "ready") : "not ready",
         ready.body.ready ? (slotProblems.length ? "warn" : "ok") : "bad");
-  $("problems").style.display = reasons.length || s.sync.last_error ? "block" : "none";
-  text($("problems"), reasons.concat(s.sync.last_error && s.sync.consecutive_failures > 0 ? ["last sync error: " + s.sync.last_error] : []).join(" · "));
+  const problems = reasons.concat(s.sync.last_error && s.sync.consecutive_failures > 0 ? ["last sync error: " + s.sync.last_error] : []);
+  $("problems").style.display = problems.length ? "block" : "none";
+  text($("problems"), problems.join(" · "));
   const es = s.elasticsearch || {};
   badge($("es"), es.reachable ? (es.health || "reachable") : "unreachable",
         !es.reachable ? "bad" : es.health === "red" ? "bad" : es.health === "yellow" ? "warn" : "ok");
@@ -286,11 +293,15 @@ function renderDeadLetters(letters) {
 
 async function act(id, action) {
   const token = $("token").value.trim();
-  const response = await fetch(`/api/dlq/${id}/${action}`, {
-    method: "POST", headers: token ? { Authorization: "Bearer " + token } : {} });
-  let message = `${action} #${id}: ${response.status}`;
-  try { const body = await response.json(); if (body.error) message += " " + body.error; } catch (e) {}
-  toast(message);
+  try {
+    const response = await fetch(`/api/dlq/${id}/${action}`, {
+      method: "POST", headers: token ? { Authorization: "Bearer " + token } : {}, signal: AbortSignal.timeout(10000) });
+    let message = `${action} #${id}: ${response.status}`;
+    try { const body = await response.json(); if (body.error) message += " " + body.error; } catch (e) {}
+    toast(message);
+  } catch (error) {
+    toast(`${action} #${id} failed: ${error}`);
+  }
   refreshTables();
 }
 
@@ -325,9 +336,15 @@ function connectFeed() {
 
 $("token").value = sessionStorage.getItem("hacksync.adminToken") || "";
 $("token").addEventListener("change", () => sessionStorage.setItem("hacksync.adminToken", $("token").value.trim()));
-refreshStatus(); refreshTables(); connectFeed();
-setInterval(refreshStatus, 1000);
-setInterval(refreshTables, 2000);
+// Each poll is scheduled when the previous one finished: a slow server never
+// piles up requests.
+function every(milliseconds, poll) {
+  const run = async () => { try { await poll(); } finally { setTimeout(run, milliseconds); } };
+  run();
+}
+connectFeed();
+every(1000, refreshStatus);
+every(2000, refreshTables);
 </script>
 </body>
 </html>

@@ -58,8 +58,7 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 public func databasePassword(_ text: String?) -> String? {
     guard let text else { return nil }
     if text.contains("://") {
-        guard let password = URLComponents(string: text)?.password else { return nil }
-        return password.removingPercentEncoding ?? password
+        return URLComponents(string: text)?.password  // already percent-decoded
     }
     guard let range = text.range(of: #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#, options: .regularExpression) else { return nil }
     var value = text[range].drop { $0 != "=" }.dropFirst().drop { $0 == " " }

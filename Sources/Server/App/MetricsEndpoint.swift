@@ -61,19 +61,19 @@ public final class MetricsEndpoint: Sendable {
             let (name, help) = Self.replicationGauges[index]
             return registry.makeGauge(name: name, labels: [("subscription", slot)], help: help)
         }
-        for slot in slots {
-            gauge(0, slot.slot).set(Double(slot.lagBytes))
-            gauge(1, slot.slot).set(Double(slot.lagSeconds))
-            gauge(2, slot.slot).set(Double(slot.retainedBytes))
-            gauge(3, slot.slot).set(slot.stalled ? 1.0 : 0.0)
-        }
-        let current = Set(slots.map(\.slot))
-        let gone = exportedSlots.withLock { exported in
-            defer { exported = current }
-            return exported.subtracting(current)
-        }
-        for slot in gone {
-            for index in Self.replicationGauges.indices { registry.unregisterGauge(gauge(index, slot)) }
+        // Under one lock: a concurrent scrape must not bring back a dropped slot's series.
+        exportedSlots.withLock { exported in
+            for slot in slots {
+                gauge(0, slot.slot).set(Double(slot.lagBytes))
+                gauge(1, slot.slot).set(Double(slot.lagSeconds))
+                gauge(2, slot.slot).set(Double(slot.retainedBytes))
+                gauge(3, slot.slot).set(slot.stalled ? 1.0 : 0.0)
+            }
+            let current = Set(slots.map(\.slot))
+            for slot in exported.subtracting(current) {
+                for index in Self.replicationGauges.indices { registry.unregisterGauge(gauge(index, slot)) }
+            }
+            exported = current
         }
     }
 
@@ -97,10 +97,15 @@ public final class MetricsEndpoint: Sendable {
             Counter(label: "hacksync_changes_captured_total").increment(by: max(0, delta))
             Gauge(label: "hacksync_backlog_changes").record(row.int64(1) ?? 0)
             Gauge(label: "hacksync_dlq_entries").record(row.int64(2) ?? 0)
-            exportReplication(try await database.with { try await replication.slots($0) })
         } catch {
             // The other series still go out; the Postgres ones keep their last value.
             logger.debug("metrics: Postgres unavailable", metadata: ["error": "\(error)"])
+        }
+        do {
+            exportReplication(try await database.with { try await replication.slots($0) })
+        } catch {
+            // Without a reading the slots keep their last values.
+            logger.debug("metrics: replication slots unreadable", metadata: ["error": "\(error)"])
         }
     }
 }

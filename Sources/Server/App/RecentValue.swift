@@ -24,21 +24,23 @@ final class RecentValue<Value: Sendable>: Sendable {
         let lookup = state.withLock { s -> Lookup in
             if let value = s.value, let at = s.computedAt, ContinuousClock.now - at < maxAge { return .fresh(value) }
             if let running = s.running { return .wait(running) }
-            let task = Task { await self.compute() }
+            // The task stores its own result: a waiter that wakes late must
+            // not overwrite a newer value or clear a newer computation.
+            let task = Task {
+                let value = await self.compute()
+                self.state.withLock { s in
+                    s.value = value
+                    s.computedAt = .now
+                    s.running = nil
+                }
+                return value
+            }
             s.running = task
             return .wait(task)
         }
         switch lookup {
-        case .fresh(let value):
-            return value
-        case .wait(let task):
-            let value = await task.value
-            state.withLock { s in
-                s.value = value
-                s.computedAt = .now
-                s.running = nil
-            }
-            return value
+        case .fresh(let value): return value
+        case .wait(let task): return await task.value
         }
     }
 }

@@ -154,9 +154,13 @@ public struct StatusAPI: Sendable {
             capture.oldestPendingAgeSeconds = row.string(2).flatMap(Double.init)
             deadLetters = row.int64(3).map(Int.init)
             jobs = try await database.with { try await IndexBuilder.jobs($0, limit: 5) }
-            slots = try await database.with { try await replication.slots($0) }
         } catch {
             capture.error = "\(error)"
+        }
+        do {
+            slots = try await database.with { try await replication.slots($0) }
+        } catch {
+            logger.warning("reading the replication slots failed", metadata: ["error": "\(error)"])
         }
         return Status(
             capture: capture,
