@@ -38,7 +38,8 @@ def test_json_logs_carry_request_ids_and_seqs_and_no_secrets():
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]  # every line is JSON
     assert all({"ts", "level", "logger", "message"} <= set(line) for line in lines)
     admin = [line for line in lines if line.get("request_id") == "test-req-1"]
-    assert admin and admin[0]["http.path"] == "/api/dlq/retry-all" and admin[0]["http.status"] == "202"
+    assert admin, f"no line with request_id test-req-1; the log ends: {text[-3000:]}"
+    assert admin[0]["http.path"] == "/api/dlq/retry-all" and admin[0]["http.status"] == "202"
     synced = [line for line in lines if line["message"] == "batch synced"]
     assert synced and all("seq" in line for line in synced)
     assert any(line["message"] == "created search index" and line["index"].startswith(service.prefix) for line in lines)

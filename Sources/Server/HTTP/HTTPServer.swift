@@ -113,8 +113,10 @@ public struct HTTPServer: Service {
                             : await responder.respond(to: request)
                         response.headers.replaceOrAdd(name: "X-Request-Id", value: request.id)
                         let keepAlive = h.isKeepAlive && !tooLarge
-                        try await write(response, for: h, keepAlive: keepAlive, to: outbound)
+                        // Logged before the write: a client that closes as soon as it has the
+                        // body can make the final write throw, and the line must not depend on it.
                         logAccess(request, response.status, since: started)
+                        try await write(response, for: h, keepAlive: keepAlive, to: outbound)
                         if !keepAlive { return }
                         head = nil
                     }
