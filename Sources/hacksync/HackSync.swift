@@ -147,7 +147,7 @@ struct Serve: AsyncParsableCommand {
         }
         if let text = replicationStallAfter ?? env["HACKSYNC_REPLICATION_STALL_AFTER"] {
             guard case .every(let after) = try Schedule.parse(text) else { throw ValidationError("--replication-stall-after must be a duration like 30s") }
-            configuration.replication = ReplicationMonitor(stallAfter: after)
+            configuration.replicationStallAfter = after
         }
         let service = HackSyncService(configuration: configuration, logger: logger)
         MetricsEndpoint.bootstrap(service.metrics)

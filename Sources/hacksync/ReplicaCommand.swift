@@ -19,10 +19,18 @@ struct ReplicaCommand: AsyncParsableCommand {
         @Option(help: "Subscription (and slot) name.")
         var name = ReplicationSQL.defaultSubscription
 
-        func resolvedSubscriberURL(required: Bool = true) throws -> String? {
-            let url = subscriberURL ?? ProcessInfo.processInfo.environment["SUBSCRIBER_URL"]
-            if required, url?.isEmpty ?? true { throw ValidationError("no subscriber: pass --subscriber-url or set SUBSCRIBER_URL") }
-            return url
+        /// The subscriber, if one was given.
+        var givenSubscriberURL: String? {
+            (subscriberURL ?? ProcessInfo.processInfo.environment["SUBSCRIBER_URL"]).flatMap { $0.isEmpty ? nil : $0 }
+        }
+
+        /// Init and drop: the source, the subscriber and the SQL files.
+        func setup(_ common: CommonOptions, sourceConninfo: String? = nil, migrations: String?, logger: Logger) throws -> ReplicaSetup {
+            guard let subscriber = givenSubscriberURL else {
+                throw ValidationError("no subscriber: pass --subscriber-url or set SUBSCRIBER_URL")
+            }
+            return try ReplicaSetup(sourceURL: try common.resolvedDatabaseURL(), subscriberURL: subscriber, sourceConninfo: sourceConninfo,
+                                    name: name, migrations: try locateMigrations(explicit: migrations), logger: logger)
         }
     }
 
@@ -38,9 +46,7 @@ struct ReplicaCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try common.makeLogger("hacksync.replica", secrets: [databasePassword(sourceConninfo)])
-            let setup = try ReplicaSetup(
-                sourceURL: try common.resolvedDatabaseURL(), subscriberURL: try target.resolvedSubscriberURL()!,
-                sourceConninfo: sourceConninfo, name: target.name, migrations: try locateMigrations(explicit: migrations), logger: logger)
+            let setup = try target.setup(common, sourceConninfo: sourceConninfo, migrations: migrations, logger: logger)
             for step in try await setup.initialize() { print(step) }
         }
     }
@@ -65,7 +71,7 @@ struct ReplicaCommand: AsyncParsableCommand {
                 try await monitor.slots($0)
             }
             var report = Report(slots: slots)
-            if let subscriber = try target.resolvedSubscriberURL(required: false), !subscriber.isEmpty {
+            if let subscriber = target.givenSubscriberURL {
                 report.subscriptions = try await ReplicaSetup.subscriptions(subscriberURL: subscriber, logger: logger)
             }
             if json {
@@ -101,10 +107,7 @@ struct ReplicaCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try common.makeLogger("hacksync.replica")
-            let setup = try ReplicaSetup(
-                sourceURL: try common.resolvedDatabaseURL(), subscriberURL: try target.resolvedSubscriberURL()!,
-                name: target.name, migrations: try locateMigrations(explicit: migrations), logger: logger)
-            for step in try await setup.drop() { print(step) }
+            for step in try await target.setup(common, migrations: migrations, logger: logger).drop() { print(step) }
         }
     }
 }

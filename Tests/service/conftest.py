@@ -117,6 +117,17 @@ def slow_service():
     s.stop()
 
 
+def wait_until(predicate, timeout=20, what="condition", interval=0.1):
+    """Polls `predicate` until it returns something truthy, and returns that."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def receive_json(ws, timeout=15):
     import asyncio
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))

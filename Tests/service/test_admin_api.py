@@ -5,14 +5,13 @@ import json
 import os
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 import yaml
 
-from conftest import BINARY, Service, TOKEN
+from conftest import BINARY, Service, TOKEN, wait_until
 
 ADMIN = "test-admin-token"
 SPEC = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "..", "openapi.yaml")))
@@ -43,16 +42,6 @@ def admin_service():
     s = Service(extra_args=("--admin-token", ADMIN))
     yield s
     s.stop()
-
-
-def wait_until(predicate, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_every_documented_operation_answers_a_documented_status(admin_service):

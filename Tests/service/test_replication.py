@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BINARY, Service, psql
+from conftest import BINARY, Service, psql, wait_until
 
 SUBSCRIBER_URL = os.environ.get("SUBSCRIBER_URL")
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -84,13 +84,7 @@ def slot_in_status(service, name):
 
 
 def wait_for(predicate, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.2)
 
 
 def dashboard_flags_the_stall(service, slot):

@@ -27,9 +27,9 @@ public struct HackSyncConfiguration: Sendable {
     public var reconcileSchedule: Schedule?
     /// Browser origins allowed on /ws (`HACKSYNC_ALLOWED_ORIGINS`, comma-separated); empty allows any.
     public var allowedOrigins: [String] = []
-    /// Logical replication slots of the source: when one counts as stalled,
-    /// and how much retained WAL is too much.
-    public var replication = ReplicationMonitor(stallAfter: .seconds(30), maxRetainedBytes: 1 << 30)
+    /// A logical replication slot with no subscriber (and WAL waiting) this
+    /// long is flagged stalled.
+    public var replicationStallAfter: Duration = .seconds(30)
 
     public init(databaseURL: String, elasticsearchURL: String) {
         self.databaseURL = databaseURL

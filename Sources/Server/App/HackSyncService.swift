@@ -64,6 +64,8 @@ public struct HackSyncService {
         let listener = ChangeListener(
             databaseURL: configuration.databaseURL, wake: wake, statistics: statistics,
             retry: configuration.sync.retry, logger: logger)
+        // One monitor for /api/status and /metrics: it remembers since when each slot waits.
+        let replication = ReplicationMonitor(stallAfter: configuration.replicationStallAfter)
         var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,
             responder: AdminRoutes(
@@ -72,9 +74,9 @@ public struct HackSyncService {
                     databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
                     indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
                 status: StatusAPI(databaseURL: configuration.databaseURL, statistics: statistics, indexes: indexes, hub: hub,
-                                  replication: configuration.replication, logger: logger),
+                                  replication: replication, logger: logger),
                 metrics: MetricsEndpoint(registry: metrics, databaseURL: configuration.databaseURL, hub: hub,
-                                         replication: configuration.replication, logger: logger),
+                                         replication: replication, logger: logger),
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint

@@ -43,9 +43,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        let merged = Logger.Metadata.merged(metadata, metadataProvider, event)
         var line = #"{"ts":"\#(Self.timestamp(Date()))","level":"\#(event.level.rawValue)","logger":\#(jsonQuoted(label)),"#
         line += #""message":\#(jsonQuoted(event.message.description)),"source":\#(jsonQuoted(event.source))"#
         for key in merged.keys.sorted() {

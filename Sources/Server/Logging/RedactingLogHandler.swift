@@ -25,9 +25,7 @@ public struct RedactingLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        let merged = Logger.Metadata.merged(metadata, metadataProvider, event)
         var event = event
         event.message = "\(redaction.scrub(event.message.description))"
         event.metadata = merged.isEmpty ? nil : scrub(merged)
@@ -45,5 +43,16 @@ public struct RedactingLogHandler: LogHandler {
         case .array(let values): .array(values.map(scrub))
         case .dictionary(let values): .dictionary(scrub(values))
         }
+    }
+}
+
+extension Logger.Metadata {
+    /// What a handler logs with: its own metadata, then the provider's, then
+    /// the call's (later ones win).
+    static func merged(_ own: Logger.Metadata, _ provider: Logger.MetadataProvider?, _ event: LogEvent) -> Logger.Metadata {
+        var merged = own
+        if let provided = provider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        return merged
     }
 }

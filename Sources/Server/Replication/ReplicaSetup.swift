@@ -63,7 +63,7 @@ public struct ReplicaSetup: Sendable {
                 if existing.bool(0) == true {
                     steps.append("subscriber: subscription \(name) already exists")
                 } else {
-                    try await subscriber.execute("ALTER SUBSCRIPTION \(ReplicationSQL.quoteIdentifier(name)) ENABLE")
+                    try await subscriber.execute("ALTER SUBSCRIPTION \(quoteIdentifier(name)) ENABLE")
                     steps.append("subscriber: enabled subscription \(name)")
                 }
             } else {
@@ -92,7 +92,7 @@ public struct ReplicaSetup: Sendable {
                 return
             }
             subscriptionOID = row.string(0)
-            let quoted = ReplicationSQL.quoteIdentifier(name)
+            let quoted = quoteIdentifier(name)
             do {
                 try await subscriber.execute("DROP SUBSCRIPTION \(quoted)")
                 steps.append("subscriber: dropped subscription \(name) and its slot on the source")

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The SQL files in `triggers/replication/` and the psql-style variables in
 /// them: `:"name"` becomes a quoted identifier, `:'name'` a quoted literal,
@@ -24,11 +25,6 @@ public enum ReplicationSQL {
     public static func quoteLiteral(_ text: String) throws(Failure) -> String {
         guard !text.contains("\0") else { throw Failure(description: "a NUL byte cannot be part of an SQL literal") }
         return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
-    }
-
-    /// `"a""b"`
-    public static func quoteIdentifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// `sql` without its `--` comment lines and with every `:"var"` and
