@@ -76,18 +76,8 @@ public struct Operations: Sendable {
             default:
                 return .error(.notFound, "no route for \(request.method) \(request.path)")
             }
-        } catch let error as OperationError {
-            let status: HTTPResponseStatus = switch error.kind {
-            case .notFound: .notFound
-            case .conflict: .conflict
-            case .invalid: .badRequest
-            }
-            return .error(status, error.message)
         } catch {
-            logger.warning("admin request failed", metadata: [
-                "request_id": "\(request.id)", "http.path": "\(request.path)", "error": "\(error)",
-            ])
-            return .error(.serviceUnavailable, "\(error)")
+            return .failure(error, for: request, logger: logger)
         }
     }
 

@@ -45,18 +45,8 @@ public struct StatusAPI: Sendable {
             case "/api/changes": return try Self.json(try await changes(limit: Self.integer(request.query["limit"], "limit", default: 50, maximum: 1000)))
             default: return try await search(request)
             }
-        } catch let error as OperationError {
-            let status: HTTPResponseStatus = switch error.kind {
-            case .invalid: .badRequest
-            case .notFound: .notFound
-            case .conflict: .conflict
-            }
-            return .error(status, error.message)
         } catch {
-            logger.warning("admin request failed", metadata: [
-                "request_id": "\(request.id)", "http.path": "\(request.path)", "error": "\(error)",
-            ])
-            return .error(.serviceUnavailable, "\(error)")
+            return .failure(error, for: request, logger: logger)
         }
     }
 
