@@ -4,20 +4,13 @@
 
 CREATE OR REPLACE FUNCTION sync.capture_hackathons() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE lo bigint; hi bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1)
-            SELECT 'hackathons', 'I', id FROM new_rows ORDER BY id
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1)
+        SELECT 'hackathons', 'I', id FROM new_rows ORDER BY id;
     ELSIF TG_OP = 'DELETE' THEN
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1)
-            SELECT 'hackathons', 'D', id FROM old_rows ORDER BY id
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1)
+        SELECT 'hackathons', 'D', id FROM old_rows ORDER BY id;
     ELSE
         WITH diff AS (
             SELECT coalesce(n.id, o.id) AS id,
@@ -29,15 +22,14 @@ BEGIN
                        CASE WHEN n.location  IS DISTINCT FROM o.location  THEN 'location' END,
                        CASE WHEN n.tracks    IS DISTINCT FROM o.tracks    THEN 'tracks' END
                    ], NULL) AS cols
-            FROM new_rows n FULL JOIN old_rows o ON o.id = n.id),
-        ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, cols)
-            SELECT 'hackathons', op::"char", id, CASE WHEN op = 'U' THEN cols END
-            FROM diff WHERE op <> 'U' OR cardinality(cols) > 0 ORDER BY id
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+            FROM new_rows n FULL JOIN old_rows o ON o.id = n.id)
+        INSERT INTO sync.changes (tbl, op, key1, cols)
+        SELECT 'hackathons', op::"char", id, CASE WHEN op = 'U' THEN cols END
+        FROM diff WHERE op <> 'U' OR cardinality(cols) > 0 ORDER BY id;
     END IF;
-    PERFORM sync.notify_range(lo, hi);
+    IF FOUND THEN
+        PERFORM sync.wake_syncer();
+    END IF;
     RETURN NULL;
 END $$;
 

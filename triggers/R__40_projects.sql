@@ -6,20 +6,13 @@
 
 CREATE OR REPLACE FUNCTION sync.capture_projects() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE lo bigint; hi bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, new_ref)
-            SELECT 'projects', 'I', id, hackathon_id FROM new_rows ORDER BY id
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1, new_ref)
+        SELECT 'projects', 'I', id, hackathon_id FROM new_rows ORDER BY id;
     ELSIF TG_OP = 'DELETE' THEN
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, old_ref)
-            SELECT 'projects', 'D', id, hackathon_id FROM old_rows ORDER BY id
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1, old_ref)
+        SELECT 'projects', 'D', id, hackathon_id FROM old_rows ORDER BY id;
     ELSE
         WITH diff AS (
             SELECT coalesce(n.id, o.id) AS id,
@@ -32,18 +25,17 @@ BEGIN
                        CASE WHEN n.hackathon_id IS DISTINCT FROM o.hackathon_id THEN 'hackathon_id' END,
                        CASE WHEN n.created_by   IS DISTINCT FROM o.created_by   THEN 'created_by' END
                    ], NULL) AS cols
-            FROM new_rows n FULL JOIN old_rows o ON o.id = n.id),
-        ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, old_ref, new_ref, cols)
-            SELECT 'projects', op::"char", id,
-                   CASE WHEN op <> 'U' OR 'hackathon_id' = ANY (cols) THEN old_ref END,
-                   CASE WHEN op <> 'U' OR 'hackathon_id' = ANY (cols) THEN new_ref END,
-                   CASE WHEN op = 'U' THEN cols END
-            FROM diff WHERE op <> 'U' OR cardinality(cols) > 0 ORDER BY id
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+            FROM new_rows n FULL JOIN old_rows o ON o.id = n.id)
+        INSERT INTO sync.changes (tbl, op, key1, old_ref, new_ref, cols)
+        SELECT 'projects', op::"char", id,
+               CASE WHEN op <> 'U' OR 'hackathon_id' = ANY (cols) THEN old_ref END,
+               CASE WHEN op <> 'U' OR 'hackathon_id' = ANY (cols) THEN new_ref END,
+               CASE WHEN op = 'U' THEN cols END
+        FROM diff WHERE op <> 'U' OR cardinality(cols) > 0 ORDER BY id;
     END IF;
-    PERFORM sync.notify_range(lo, hi);
+    IF FOUND THEN
+        PERFORM sync.wake_syncer();
+    END IF;
     RETURN NULL;
 END $$;
 

@@ -5,33 +5,25 @@
 
 CREATE OR REPLACE FUNCTION sync.capture_project_members() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE lo bigint; hi bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, key2)
-            SELECT 'project_members', 'I', project_id, user_id FROM new_rows
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1, key2)
+        SELECT 'project_members', 'I', project_id, user_id FROM new_rows;
     ELSIF TG_OP = 'DELETE' THEN
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, key2)
-            SELECT 'project_members', 'D', project_id, user_id FROM old_rows
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1, key2)
+        SELECT 'project_members', 'D', project_id, user_id FROM old_rows;
     ELSE
-        WITH ins AS (
-            INSERT INTO sync.changes (tbl, op, key1, key2)
-            SELECT 'project_members',
-                   CASE WHEN o.project_id IS NULL THEN 'I' ELSE 'D' END::"char",
-                   coalesce(n.project_id, o.project_id), coalesce(n.user_id, o.user_id)
-            FROM new_rows n FULL JOIN old_rows o
-              ON o.project_id = n.project_id AND o.user_id = n.user_id
-            WHERE o.project_id IS NULL OR n.project_id IS NULL
-            RETURNING seq)
-        SELECT min(seq), max(seq) INTO lo, hi FROM ins;
+        INSERT INTO sync.changes (tbl, op, key1, key2)
+        SELECT 'project_members',
+               CASE WHEN o.project_id IS NULL THEN 'I' ELSE 'D' END::"char",
+               coalesce(n.project_id, o.project_id), coalesce(n.user_id, o.user_id)
+        FROM new_rows n FULL JOIN old_rows o
+          ON o.project_id = n.project_id AND o.user_id = n.user_id
+        WHERE o.project_id IS NULL OR n.project_id IS NULL;
     END IF;
-    PERFORM sync.notify_range(lo, hi);
+    IF FOUND THEN
+        PERFORM sync.wake_syncer();
+    END IF;
     RETURN NULL;
 END $$;
 

@@ -2,7 +2,9 @@
 
 -- Claims up to batch_limit pending changes (skipping those already in
 -- flight) and reads every document they affect, with the external version
--- they are written under.
+-- they are written under. `disarm`: the caller was asleep holding the
+-- wake-up lock (R__00_common.sql); it is released first, so that captures
+-- stop notifying before anything is read.
 --
 -- Returns one header row (entity IS NULL) carrying the claimed seqs and
 -- the capture times of the oldest and newest, then one row per document (doc NULL when
@@ -14,7 +16,8 @@
 -- version order equal snapshot order for every reader (live sync, reindex, a
 -- second instance): a larger version is never an older state.
 DROP FUNCTION IF EXISTS sync.next_batch(integer, bigint[]);
-CREATE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[])
+DROP FUNCTION IF EXISTS sync.next_batch(integer, bigint[], boolean);
+CREATE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[], disarm boolean)
 RETURNS TABLE (version bigint, seqs bigint[], oldest timestamptz, newest timestamptz, entity text, id bigint, doc text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -24,6 +27,9 @@ DECLARE
     first_captured timestamptz;
     last_captured timestamptz;
 BEGIN
+    IF disarm THEN
+        PERFORM sync.disarm_wakeup();
+    END IF;
     SELECT array_agg(c.seq ORDER BY c.seq), min(c.created_at), max(c.created_at) INTO claimed, first_captured, last_captured
     FROM (SELECT seq, created_at FROM sync.changes
           WHERE processed_at IS NULL AND seq <> ALL (excluding)

@@ -6,14 +6,14 @@
 -- drained by the listener like any other change.
 CREATE OR REPLACE FUNCTION sync.request_refresh(doc_kind text, ids bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
-DECLARE lo bigint; hi bigint; n integer;
+DECLARE n integer;
 BEGIN
-    WITH ins AS (
-        INSERT INTO sync.changes (tbl, op, key1, doc_entity)
-        SELECT 'refresh', 'U', i, doc_kind FROM unnest(ids) AS i ORDER BY i
-        RETURNING seq)
-    SELECT min(seq), max(seq), count(*) INTO lo, hi, n FROM ins;
-    PERFORM sync.notify_range(lo, hi);
+    INSERT INTO sync.changes (tbl, op, key1, doc_entity)
+    SELECT 'refresh', 'U', i, doc_kind FROM unnest(ids) AS i ORDER BY i;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM sync.wake_syncer();
+    END IF;
     RETURN n;
 END $$;
 
@@ -112,3 +112,6 @@ BEGIN
     SELECT count(*) INTO n_events FROM gone;
     RETURN QUERY SELECT n_changes, n_events;
 END $$;
+
+-- Replaced by sync.wake_syncer (R__00_common.sql); dropped here, after every caller was replaced.
+DROP FUNCTION IF EXISTS sync.notify_range(bigint, bigint);

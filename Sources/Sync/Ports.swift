@@ -2,14 +2,32 @@
 public protocol ChangeStore: Sendable {
     /// Claims up to `limit` unprocessed changes (skipping `excluding`, the
     /// ones already in flight) and reads every document they affect.
-    /// Returns nil when nothing is pending.
+    /// Returns nil when nothing is pending. Releases the wake-up first if it
+    /// was armed: captures stop sending NOTIFYs while the engine is busy.
     func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch?
+
+    /// Called with nothing in flight after a claim found nothing: asks
+    /// captures to NOTIFY from now on, unless a capturing transaction is
+    /// still open or changes became visible meanwhile (see `WakeUpArming`).
+    func armWakeUp() async throws -> WakeUpArming
 
     /// In one transaction: marks the batch's changes as synced, parks the
     /// rejected documents, records the applied ones and returns the events
     /// they make (documents whose content did not change make none).
     /// Batches are settled one at a time, in the order they were read.
     func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent]
+}
+
+/// The answer to `ChangeStore.armWakeUp()`.
+public enum WakeUpArming: Sendable, Equatable {
+    /// Nothing is pending and every capture from now on will NOTIFY: sleep
+    /// until notified (or until the catch-up interval).
+    case armed
+    /// Changes became visible since the last claim: claim them.
+    case pending
+    /// A transaction that captured changes without notifying is still open;
+    /// its changes become visible when it commits. Not armed: look again soon.
+    case writersInFlight
 }
 
 /// Where documents go: the search index.

@@ -13,6 +13,8 @@ public struct SyncConfiguration: Sendable {
     /// How often the change log is scanned without a notification. Covers
     /// NOTIFYs that were never received (listener reconnecting, service down).
     public var catchUpInterval: Duration = .seconds(1)
+    /// When an empty claim lingers, arms the wake-up or sleeps.
+    public var idle = IdleSchedule.Configuration()
     /// Backoff after a failed batch (Elasticsearch or Postgres unavailable).
     public var retry = RetryPolicy()
     /// Stops reading and sending while the index keeps failing, then probes it.

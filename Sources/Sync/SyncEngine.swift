@@ -6,7 +6,8 @@ import ServiceLifecycle
 ///
 /// Wakes on a signal (a NOTIFY) or every `catchUpInterval`, claims pending
 /// changes in batches, writes the documents they affect and settles the
-/// changes only after the index acknowledged every document. A failure
+/// changes only after the index acknowledged every document. Captures
+/// NOTIFY only while the engine sleeps armed (`IdleSchedule`). A failure
 /// leaves the changes pending: the change log is the buffer, and the next
 /// attempt re-reads current state from Postgres.
 public final class SyncEngine: Service {
@@ -65,6 +66,7 @@ public final class SyncEngine: Service {
         var failures = 0
         var breaker = configuration.circuitBreaker
         var sizer = BatchSizer(maximum: configuration.batchSize, minimum: configuration.minimumBatchSize)
+        var idle = IdleSchedule(configuration.idle)
         var generator = SystemRandomNumberGenerator()
         let clock = ContinuousClock()
         statistics.update { $0.batchLimit = sizer.limit }
@@ -86,6 +88,7 @@ public final class SyncEngine: Service {
                         let claimLimit = sizer.limit
                         if let batch = try await store.nextBatch(limit: claimLimit, excluding: claimed) {
                             let readTime = clock.now - readStart
+                            idle.claimed()
                             let id = nextID
                             nextID += 1
                             claimed.formUnion(batch.seqs)
@@ -120,7 +123,14 @@ public final class SyncEngine: Service {
                         // Open breaker: a notification only re-checks it; shutdown ends the wait.
                         await wake.wait(timeout: until - clock.now)
                     } else {
-                        await wake.wait(timeout: configuration.catchUpInterval)
+                        do {
+                            try await waitForWork(&idle)
+                        } catch {
+                            failures += 1
+                            SyncMetrics.error("postgres").increment()
+                            recordFailure("arming the wake-up", error)
+                            await backoff(failures: failures, using: &generator)
+                        }
                     }
                     continue
                 }
@@ -162,6 +172,26 @@ public final class SyncEngine: Service {
                     // settle failed in Postgres) back off before the next attempt.
                     if case .open = breaker.state {} else { await backoff(failures: failures, using: &generator) }
                 }
+            }
+        }
+    }
+
+    /// Nothing is pending and nothing in flight: lingers, arms the wake-up
+    /// or sleeps, as `IdleSchedule` decides, until it is time to claim again.
+    private func waitForWork(_ idle: inout IdleSchedule) async throws {
+        var action = idle.foundNothing(listening: wake.isListening)
+        while true {
+            switch action {
+            case .claim:
+                return
+            case .poll(let delay):
+                await wake.wait(timeout: delay)
+                return
+            case .sleep:
+                await wake.wait(timeout: configuration.catchUpInterval)
+                return
+            case .arm:
+                action = idle.arming(try await store.armWakeUp())
             }
         }
     }

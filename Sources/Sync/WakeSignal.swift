@@ -7,10 +7,20 @@ public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
+        var listening = false
     }
     private let state = Mutex(State())
 
     public init() {}
+
+    /// Whether a listener is connected that turns notifications into
+    /// signals. The engine arms the wake-up only while one is: a capture's
+    /// NOTIFY would otherwise reach nobody. The listener signals after every
+    /// (re)connect, so nothing notified while it was away waits long.
+    public var isListening: Bool {
+        get { state.withLock { $0.listening } }
+        set { state.withLock { $0.listening = newValue } }
+    }
 
     public func signal() {
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in

@@ -11,7 +11,7 @@ import WebSocket
 /// release `hacksync serve`, then runs this.
 ///
 ///   hacksync-bench latency [samples]      commit → visible in Elasticsearch, single updates
-///   hacksync-bench bulk-insert [rows]     INSERT throughput with and without capture triggers
+///   hacksync-bench bulk-insert [rows]     INSERT … SELECT throughput with and without capture triggers
 ///   hacksync-bench subscribers WS_URL [n] [rounds]   commit → event at n WebSocket subscribers
 ///   hacksync-bench admin-load URL [connections] [seconds]   requests/s and latency of one admin endpoint
 ///   hacksync-bench replication-lag SUBSCRIBER_URL [seconds]   commit on the source → visible on the subscriber
@@ -55,16 +55,16 @@ struct Bench {
         precondition(!ids.isEmpty, "seed some users first")
         let clock = ContinuousClock()
         var results: [Duration] = []
-        var notifyDelays: [Duration] = []
+        // Counts the NOTIFYs the updates sent: captures notify only when the service sleeps armed.
         let listener = try await PostgresConnection.connect(db, applicationName: "bench-listen", logger: logger)
-        var notifications = try await listener.notifications(channel: "hacksync").makeAsyncIterator()
+        let notifications = try await listener.notifications(channel: "hacksync")
+        let notified = Mutex(0)
+        let counting = Task { for try await _ in notifications { notified.withLock { $0 += 1 } } }
         for i in 0..<samples {
             let id = ids[i % ids.count]
             let name = "bench-\(UInt64.random(in: 0...UInt64.max))"
             try await connection.query("UPDATE users SET name = $1 WHERE id = $2", [name, id])
             let committed = clock.now
-            _ = try await notifications.next()
-            notifyDelays.append(clock.now - committed)
             while true {
                 let response = try await client.send(.GET, "/users/_doc/\(id)?_source_includes=name")
                 if response.text.contains(name) { break }
@@ -74,44 +74,47 @@ struct Bench {
             try await Task.sleep(for: .milliseconds(20))  // single updates, not a burst
         }
         await connection.close()
+        try await Task.sleep(for: .milliseconds(200))
+        counting.cancel()
         print("commit → Elasticsearch, \(samples) single updates: \(summary(results))")
-        print("commit → NOTIFY received by a second listener: \(summary(notifyDelays))")
+        print("NOTIFYs sent: \(notified.withLock { $0 }) for \(samples) updates (the rest found the service lingering, not yet asleep)")
     }
 
-    /// Inserts `rows` users in one statement, five times per variant, in a
-    /// scratch copy of the users table's triggers setup.
+    /// Inserts `rows` users in one statement, five rounds, every variant once
+    /// per round (interleaved, so the machine's noise hits each alike).
     static func bulkInsert(db: String, rows: Int, logger: Logger) async throws {
         let connection = try await PostgresConnection.connect(db, applicationName: "bench", logger: logger)
         let rowLevel = try String(contentsOfFile: "bench/row_level_capture.sql", encoding: .utf8)
         try await connection.execute(rowLevel)
-        let variants: [(String, String)] = [
+        let variants: [(label: String, setup: String)] = [
             ("no triggers", "ALTER TABLE users DISABLE TRIGGER USER"),
-            ("statement-level triggers (shipped)", "ALTER TABLE users ENABLE TRIGGER USER"),
-            ("row-level triggers", """
+            ("statement-level capture (shipped)", "ALTER TABLE users ENABLE TRIGGER USER"),
+            ("row-level capture", """
                 ALTER TABLE users DISABLE TRIGGER USER;
                 CREATE TRIGGER bench_row AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION sync.bench_capture_users_row();
                 """),
         ]
         let clock = ContinuousClock()
-        for (label, setup) in variants {
-            try await connection.execute(setup)
-            var rates: [Double] = []
-            for run in 0..<5 {
-                let prefix = "bulk\(run)_\(UInt32.random(in: 0...UInt32.max))_"
+        var rates = Array(repeating: [Double](), count: variants.count)
+        for round in 0..<5 {
+            for (v, variant) in variants.enumerated() {
+                try await connection.execute("DELETE FROM sync.changes; VACUUM sync.changes; CHECKPOINT")
+                try await connection.execute(variant.setup)
+                let prefix = "bulk\(round)_\(UInt32.random(in: 0...UInt32.max))_"
                 let started = clock.now
                 try await connection.query(
                     "INSERT INTO users (username, email, name) SELECT $1 || g, $1 || g || '@x', 'Bulk ' || g FROM generate_series(1, $2) g",
                     [prefix, rows])
-                let seconds = (clock.now - started) / .seconds(1)
-                rates.append(Double(rows) / seconds)
-                try await connection.execute("ALTER TABLE users DISABLE TRIGGER USER")
+                rates[v].append(Double(rows) / ((clock.now - started) / .seconds(1)))
+                try await connection.execute("DROP TRIGGER IF EXISTS bench_row ON users; ALTER TABLE users DISABLE TRIGGER USER")
                 try await connection.query("DELETE FROM users WHERE username LIKE $1", [prefix + "%"])
-                try await connection.execute(setup.contains("bench_row") ? "DROP TRIGGER IF EXISTS bench_row ON users; " + setup : setup)
-                try await connection.execute("DELETE FROM sync.changes WHERE processed_at IS NULL AND tbl = 'users' AND op = 'I' AND key1 NOT IN (SELECT id FROM users)")
+                try await connection.execute("ALTER TABLE users ENABLE TRIGGER USER; VACUUM users")
             }
-            try await connection.execute("DROP TRIGGER IF EXISTS bench_row ON users; ALTER TABLE users ENABLE TRIGGER USER")
-            rates.sort()
-            print("bulk insert of \(rows) users, \(label): median \(Int(rates[2])) rows/s (min \(Int(rates[0])), max \(Int(rates[4])))")
+        }
+        let baseline = rates[0].sorted()[2]
+        for (v, variant) in variants.enumerated() {
+            let sorted = rates[v].sorted()
+            print("bulk insert of \(rows) users, \(variant.label): median \(Int(sorted[2])) rows/s (min \(Int(sorted[0])), max \(Int(sorted[4]))), \(String(format: "%.2f", sorted[2] / baseline))× of no triggers")
         }
         await connection.close()
     }

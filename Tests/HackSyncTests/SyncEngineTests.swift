@@ -122,6 +122,10 @@ final class MemoryChangeStore: ChangeStore {
                            documents: DocumentBatch(version: seqs.last!, documents: documents))
     }
 
+    func armWakeUp() async throws -> WakeUpArming {
+        pendingCount > 0 ? .pending : .armed
+    }
+
     func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent] {
         state.withLock { s in
             let done = Set(batch.seqs)

@@ -35,6 +35,7 @@ public struct ChangeListener: Service {
             } catch is CancellationError {
                 break
             } catch {
+                wake.isListening = false
                 // A connection that was up counts as a fresh start for the backoff.
                 let wasListening = statistics.snapshot.listening
                 failures = wasListening ? 1 : failures + 1
@@ -46,6 +47,7 @@ public struct ChangeListener: Service {
                 }
             }
         }
+        wake.isListening = false
         statistics.update { $0.listening = false }
     }
 
@@ -58,7 +60,8 @@ public struct ChangeListener: Service {
             s.listenerConnections += 1
         }
         logger.info("listening for changes", metadata: ["pg.channel": "\(Self.channel)"])
-        wake.signal()  // catch up on whatever was committed before LISTEN
+        wake.isListening = true
+        wake.signal()  // catch up on whatever was committed before LISTEN (or notified while away)
         for try await _ in notifications {
             statistics.update { $0.notificationsReceived += 1 }
             wake.signal()

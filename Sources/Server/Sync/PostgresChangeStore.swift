@@ -18,6 +18,9 @@ public actor PostgresChangeStore: ChangeStore {
     /// that never settle changes (tests, tools) go without it.
     let requiresLeadership: Bool
     private var connection: PostgresConnection?
+    /// Whether `connection` holds the wake-up lock (`armWakeUp`); released by
+    /// the next claim. A new connection holds nothing.
+    private var armed = false
 
     public init(databaseURL: String, requiresLeadership: Bool = true, logger: Logger) {
         self.databaseURL = databaseURL
@@ -30,9 +33,10 @@ public actor PostgresChangeStore: ChangeStore {
             let rows = try await connection.query(
                 """
                 SELECT version, seqs, extract(epoch FROM oldest)::float8, newest, entity, id, doc
-                FROM sync.next_batch($1, $2::bigint[])
+                FROM sync.next_batch($1, $2::bigint[], $3)
                 """,
-                [limit, Array(excluding)])
+                [limit, Array(excluding), armed])
+            armed = false
             guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1) else { return nil }
             let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
             let oldest = header.double(2).map { Date(timeIntervalSince1970: $0) }
@@ -44,6 +48,22 @@ public actor PostgresChangeStore: ChangeStore {
             }
             return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, newestCapturedAt: header.string(3) ?? "",
                                documents: DocumentBatch(version: version, documents: documents))
+        }
+    }
+
+    public func armWakeUp() async throws -> WakeUpArming {
+        try await withConnection { connection in
+            switch try await connection.query("SELECT sync.arm_wakeup()").scalar {
+            case "armed":
+                armed = true
+                return .armed
+            case "pending":
+                return .pending
+            case "writers":
+                return .writersInFlight
+            case let other:
+                throw PostgresError(.unexpectedResult, "sync.arm_wakeup() returned \(other ?? "NULL")")
+            }
         }
     }
 
@@ -87,6 +107,7 @@ public actor PostgresChangeStore: ChangeStore {
         if let connection, connection.isHealthy { return connection }
         if let stale = connection { await stale.close() }
         connection = nil
+        armed = false
         let fresh = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-sync", logger: logger)
         var announced = false
         while requiresLeadership, try await fresh.query("SELECT pg_try_advisory_lock($1)", [Self.leaderLock]).scalar != "t" {

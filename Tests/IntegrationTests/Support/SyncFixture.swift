@@ -42,7 +42,9 @@ final class SyncFixture: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh fixture and always cleans up after it.
+    /// `store`: wraps the engine's change store (to force a race at a chosen step).
     static func with<T>(sync: Bool = true, configure: (inout SyncConfiguration) -> Void = { _ in },
+                        store: (@Sendable (any ChangeStore) -> any ChangeStore)? = nil,
                         _ body: (SyncFixture) async throws -> T) async throws -> T {
         let fixture = try await make()
         do {
@@ -51,7 +53,7 @@ final class SyncFixture: @unchecked Sendable {
                 configuration.catchUpInterval = .milliseconds(200)
                 configuration.retry = RetryPolicy(base: .milliseconds(50), cap: .seconds(1))
                 configure(&configuration)
-                try await fixture.startSync(configuration)
+                try await fixture.startSync(configuration, store: store)
             }
             let result = try await body(fixture)
             await fixture.tearDown()
@@ -92,11 +94,13 @@ final class SyncFixture: @unchecked Sendable {
     /// Starts the listener and the sync engine in this process.
     /// `ensureIndexes` replaces plain index creation (the service passes its `IndexGuard`).
     func startSync(_ configuration: SyncConfiguration = .init(),
-                   ensureIndexes: (@Sendable () async throws -> Void)? = nil) async throws {
+                   ensureIndexes: (@Sendable () async throws -> Void)? = nil,
+                   store wrap: (@Sendable (any ChangeStore) -> any ChangeStore)? = nil) async throws {
         let statistics = SyncStatistics()
         let wake = WakeSignal()
+        let store = PostgresChangeStore(databaseURL: databaseURL, logger: logger)
         let engine = SyncEngine(
-            store: PostgresChangeStore(databaseURL: databaseURL, logger: logger),
+            store: wrap?(store) ?? store,
             index: ElasticsearchDocumentIndex(client: es, indexes: indexes, ensureIndexes: ensureIndexes, logger: logger),
             wake: wake, configuration: configuration, statistics: statistics, logger: logger)
         let listener = ChangeListener(databaseURL: databaseURL, wake: wake, statistics: statistics,
