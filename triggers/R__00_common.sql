@@ -30,9 +30,11 @@
 -- Lock keys of HackSync: 7261001 version order, 7261002 leader,
 -- 7261003 migrations, 7261004 wake-up.
 
--- Called by every capture that wrote change-log rows. The payload is empty:
--- the listener reads the rows themselves, and Postgres folds identical
--- notifications of one transaction into one.
+-- The capture's side. The capture functions inline these three lines rather
+-- than call this function: a nested PL/pgSQL call costs a single-row write
+-- more than the check itself. The payload is empty: the listener reads the
+-- rows themselves, and Postgres folds identical notifications of one
+-- transaction into one.
 CREATE OR REPLACE FUNCTION sync.wake_syncer() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,6 +1,12 @@
 -- users: capture and cascade.
 -- Document columns: username, email, name, bio, skills, college.
 -- Embedded elsewhere: projects.members[] {username, name}, projects.created_by {username}.
+-- Inserts and deletes are captured per statement (a bulk load is one
+-- INSERT … SELECT into the log); updates per row: a single-row UPDATE, the
+-- platform's most common write, costs least that way (no transition tables,
+-- no join, one INSERT), and the row's old and new versions are paired.
+-- The wake-up check of R__00_common.sql is inlined: a nested function call
+-- would cost the write path more than the check itself.
 
 CREATE OR REPLACE FUNCTION sync.capture_users() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -8,28 +14,39 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO sync.changes (tbl, op, key1)
         SELECT 'users', 'I', id FROM new_rows ORDER BY id;
-    ELSIF TG_OP = 'DELETE' THEN
+    ELSE
         INSERT INTO sync.changes (tbl, op, key1)
         SELECT 'users', 'D', id FROM old_rows ORDER BY id;
-    ELSE
-        WITH diff AS (
-            SELECT coalesce(n.id, o.id) AS id,
-                   CASE WHEN o.id IS NULL THEN 'I' WHEN n.id IS NULL THEN 'D' ELSE 'U' END AS op,
-                   array_remove(ARRAY[
-                       CASE WHEN n.username IS DISTINCT FROM o.username THEN 'username' END,
-                       CASE WHEN n.email    IS DISTINCT FROM o.email    THEN 'email' END,
-                       CASE WHEN n.name     IS DISTINCT FROM o.name     THEN 'name' END,
-                       CASE WHEN n.bio      IS DISTINCT FROM o.bio      THEN 'bio' END,
-                       CASE WHEN n.skills   IS DISTINCT FROM o.skills   THEN 'skills' END,
-                       CASE WHEN n.college  IS DISTINCT FROM o.college  THEN 'college' END
-                   ], NULL) AS cols
-            FROM new_rows n FULL JOIN old_rows o ON o.id = n.id)
-        INSERT INTO sync.changes (tbl, op, key1, cols)
-        SELECT 'users', op::"char", id, CASE WHEN op = 'U' THEN cols END
-        FROM diff WHERE op <> 'U' OR cardinality(cols) > 0 ORDER BY id;
     END IF;
-    IF FOUND THEN
-        PERFORM sync.wake_syncer();
+    IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+        PERFORM pg_notify('hacksync', '');
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Only document columns whose value changed make a change row; an id that
+-- changed is a delete of the old document and an insert of the new one.
+CREATE OR REPLACE FUNCTION sync.capture_users_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE cols text[];
+BEGIN
+    IF NEW.id <> OLD.id THEN
+        INSERT INTO sync.changes (tbl, op, key1) VALUES ('users', 'D', OLD.id), ('users', 'I', NEW.id);
+    ELSE
+        cols := array_remove(ARRAY[
+            CASE WHEN NEW.username IS DISTINCT FROM OLD.username THEN 'username' END,
+            CASE WHEN NEW.email    IS DISTINCT FROM OLD.email    THEN 'email' END,
+            CASE WHEN NEW.name     IS DISTINCT FROM OLD.name     THEN 'name' END,
+            CASE WHEN NEW.bio      IS DISTINCT FROM OLD.bio      THEN 'bio' END,
+            CASE WHEN NEW.skills   IS DISTINCT FROM OLD.skills   THEN 'skills' END,
+            CASE WHEN NEW.college  IS DISTINCT FROM OLD.college  THEN 'college' END], NULL);
+        IF cardinality(cols) = 0 THEN
+            RETURN NULL;
+        END IF;
+        INSERT INTO sync.changes (tbl, op, key1, cols) VALUES ('users', 'U', NEW.id, cols);
+    END IF;
+    IF NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+        PERFORM pg_notify('hacksync', '');
     END IF;
     RETURN NULL;
 END $$;
@@ -39,8 +56,8 @@ DROP TRIGGER IF EXISTS hacksync_update ON users;
 DROP TRIGGER IF EXISTS hacksync_delete ON users;
 CREATE TRIGGER hacksync_insert AFTER INSERT ON users REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_users();
-CREATE TRIGGER hacksync_update AFTER UPDATE ON users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_users();
+CREATE TRIGGER hacksync_update AFTER UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION sync.capture_users_update();
 CREATE TRIGGER hacksync_delete AFTER DELETE ON users REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_users();
 

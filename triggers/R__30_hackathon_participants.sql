@@ -3,6 +3,12 @@
 -- users.hackathons[]. Only the key columns matter; an UPDATE that keeps both
 -- keys (joined_at) produces no change, one that moves a key is a delete of
 -- the old pair and an insert of the new one.
+-- Inserts and deletes are captured per statement (a bulk load is one
+-- INSERT … SELECT into the log); updates per row: a single-row UPDATE, the
+-- platform's most common write, costs least that way (no transition tables,
+-- no join, one INSERT), and the row's old and new versions are paired.
+-- The wake-up check of R__00_common.sql is inlined: a nested function call
+-- would cost the write path more than the check itself.
 
 CREATE OR REPLACE FUNCTION sync.capture_hackathon_participants() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -10,20 +16,26 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO sync.changes (tbl, op, key1, key2)
         SELECT 'hackathon_participants', 'I', hackathon_id, user_id FROM new_rows;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO sync.changes (tbl, op, key1, key2)
-        SELECT 'hackathon_participants', 'D', hackathon_id, user_id FROM old_rows;
     ELSE
         INSERT INTO sync.changes (tbl, op, key1, key2)
-        SELECT 'hackathon_participants',
-               CASE WHEN o.hackathon_id IS NULL THEN 'I' ELSE 'D' END::"char",
-               coalesce(n.hackathon_id, o.hackathon_id), coalesce(n.user_id, o.user_id)
-        FROM new_rows n FULL JOIN old_rows o
-          ON o.hackathon_id = n.hackathon_id AND o.user_id = n.user_id
-        WHERE o.hackathon_id IS NULL OR n.hackathon_id IS NULL;
+        SELECT 'hackathon_participants', 'D', hackathon_id, user_id FROM old_rows;
     END IF;
-    IF FOUND THEN
-        PERFORM sync.wake_syncer();
+    IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+        PERFORM pg_notify('hacksync', '');
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION sync.capture_hackathon_participants_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.hackathon_id = OLD.hackathon_id AND NEW.user_id = OLD.user_id THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO sync.changes (tbl, op, key1, key2)
+    VALUES ('hackathon_participants', 'D', OLD.hackathon_id, OLD.user_id), ('hackathon_participants', 'I', NEW.hackathon_id, NEW.user_id);
+    IF NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+        PERFORM pg_notify('hacksync', '');
     END IF;
     RETURN NULL;
 END $$;
@@ -33,8 +45,8 @@ DROP TRIGGER IF EXISTS hacksync_update ON hackathon_participants;
 DROP TRIGGER IF EXISTS hacksync_delete ON hackathon_participants;
 CREATE TRIGGER hacksync_insert AFTER INSERT ON hackathon_participants REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_hackathon_participants();
-CREATE TRIGGER hacksync_update AFTER UPDATE ON hackathon_participants REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_hackathon_participants();
+CREATE TRIGGER hacksync_update AFTER UPDATE ON hackathon_participants
+    FOR EACH ROW EXECUTE FUNCTION sync.capture_hackathon_participants_update();
 CREATE TRIGGER hacksync_delete AFTER DELETE ON hackathon_participants REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_hackathon_participants();
 

@@ -57,4 +57,30 @@ import Testing
             #expect(Set(try await changes(f)) == ["project_members:D:\(project):\(ada)", "project_members:I:\(project):\(bob)"])
         }
     }
+
+    @Test func anUpdateThatChangesAnIdIsADeleteAndAnInsert() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let ada = try await f.insertUser("ada")
+            let hackathon = try await f.insertHackathon("HackWeek")
+            let project = try await f.insertProject("Compass", hackathon: hackathon, createdBy: nil)
+            try await f.sql("DELETE FROM sync.changes")
+            try await f.sql("UPDATE users SET id = 9000 WHERE id = $1", [ada])
+            try await f.sql("UPDATE projects SET id = 9001 WHERE id = $1", [project])
+            #expect(try await changes(f) == ["users:D:\(ada)", "users:I:9000", "projects:D:\(project)", "projects:I:9001"])
+            #expect(try await f.sql("SELECT old_ref, new_ref FROM sync.changes WHERE tbl = 'projects' ORDER BY seq").rows.map { [$0[0], $0[1]] }
+                    == [["\(hackathon)", nil], [nil, "\(hackathon)"]])
+        }
+    }
+
+    @Test func aBulkUpdateCapturesOnlyTheRowsWhoseDocumentColumnsChanged() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            try await f.sql("INSERT INTO users (username, email, college) SELECT 'u' || g, 'u' || g || '@x', 'MIT' FROM generate_series(1, 10) g")
+            try await f.sql("DELETE FROM sync.changes")
+            try await f.sql("UPDATE users SET college = 'MIT', updated_at = now()")  // same value everywhere: nothing
+            try await f.sql("UPDATE users SET college = CASE WHEN id % 2 = 0 THEN 'ETH' ELSE college END")
+            let log = try await changes(f)
+            #expect(log.count == 5)
+            #expect(log.allSatisfy { $0.hasPrefix("users:U:") && $0.hasSuffix(" {college}") })
+        }
+    }
 }
