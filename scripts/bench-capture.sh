@@ -11,10 +11,10 @@
 #   peer      no capture; a row-level trigger that NOTIFYs every row, as PGSync's does
 # Rounds are interleaved (every mode once per round, the order rotated each
 # round) so that the machine's noise hits every mode alike; medians of the
-# rounds are printed, with the ratio to `none` of the same round. Before each
-# run: pending changes are marked processed, processed ones deleted, VACUUM
-# and CHECKPOINT, so every run starts from the same state. Then the
-# 100,000-row INSERT … SELECT with and without capture.
+# rounds are printed, with the ratio to `none` of the same round, and the
+# NOTIFYs the service received. Before each run the change log is emptied,
+# VACUUM and CHECKPOINT run, so every run starts from the same state. Then
+# the 100,000-row INSERT … SELECT with and without capture.
 #
 # Usage: scripts/bench-capture.sh [seconds-per-run] [rounds] [bulk-rows]
 #   CLIENTS="1 8 32" WORKLOADS="update insert" MODES="none idle busy stopped peer"
@@ -38,9 +38,10 @@ q() { psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 q "$(cat bench/capture/pgsync_style_trigger.sql)"
 USERS=$(q "SELECT max(id) FROM users")
 
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 start_serve() {
     [ -n "$SERVE_PID" ] && return
-    .build/release/hacksync serve --listen 127.0.0.1:0 --log-level warning &
+    .build/release/hacksync serve --listen "127.0.0.1:$PORT" --log-level warning &
     SERVE_PID=$!
     for _ in $(seq 1 100); do
         [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hacksync-listen'")" = 1 ] && break
@@ -80,12 +81,35 @@ leave_mode() {
     esac
 }
 
-# Same starting state for every run: no backlog, a vacuumed log, a fresh checkpoint.
+# Waits (at most 60 s) until the search server and the service use under 5%
+# of a core: work left from the previous mode (a backlog written once the
+# search server resumes) must not run during the next measurement.
+cpu_ticks() {  # user + system clock ticks of the given processes
+    for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done | awk '{ticks += $14 + $15} END {print ticks + 0}'
+}
+wait_quiet() {
+    local before after
+    for _ in $(seq 1 120); do
+        before=$(cpu_ticks $SEARCH_PID $SERVE_PID)
+        sleep 0.5
+        after=$(cpu_ticks $SEARCH_PID $SERVE_PID)
+        [ $(( after - before )) -le 2 ] && return
+    done
+}
+
+# Same starting state for every run: no users from earlier inserts (removed
+# without capture), an empty change log, a vacuumed table, a fresh checkpoint.
 reset_state() {
-    q "UPDATE sync.changes SET processed_at = now() WHERE processed_at IS NULL" >/dev/null
-    q "DELETE FROM sync.changes WHERE processed_at IS NOT NULL" >/dev/null
-    q "DELETE FROM users WHERE username LIKE 'bench-%'" >/dev/null 2>&1 || true
-    q "VACUUM sync.changes" && q "VACUUM users" && q "CHECKPOINT"
+    psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 \
+        -c "SET session_replication_role = replica" -c "DELETE FROM users WHERE username LIKE 'bench-%'" >/dev/null
+    q "TRUNCATE sync.changes" && q "VACUUM users" && q "CHECKPOINT"
+    wait_quiet
+}
+
+# NOTIFYs the running service has received so far (none without a service).
+notifications() {
+    [ -z "$SERVE_PID" ] && { echo 0; return; }
+    curl -fs "http://127.0.0.1:$PORT/api/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["capture"]["notifications_received"])'
 }
 
 run_pgbench() {  # workload clients → tps
@@ -104,9 +128,11 @@ for round in $(seq 1 "$ROUNDS"); do
             for clients in $CLIENTS; do
                 enter_mode "$mode"
                 reset_state
+                before=$(notifications)
                 tps=$(run_pgbench "$workload" "$clients")
+                notified=$(( $(notifications) - before ))
                 leave_mode "$mode"
-                printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$workload" "$clients" "$mode" "$tps" | tee -a "$RESULTS"
+                printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$workload" "$clients" "$mode" "$tps" "$notified" | tee -a "$RESULTS"
             done
         done
     done
@@ -117,9 +143,12 @@ python3 - "$RESULTS" "$MODES" <<'PY'
 import sys, statistics, collections
 path, modes = sys.argv[1], sys.argv[2].split()
 runs = collections.defaultdict(dict)  # (workload, clients) -> {(round, mode): tps}
+notified = collections.defaultdict(list)  # (workload, clients, mode) -> [(NOTIFYs, tps)]
 for line in open(path):
-    r, w, c, m, t = line.split()
+    r, w, c, m, t, n = line.split()
     runs[(w, int(c))][(int(r), m)] = int(t)
+    if m in ("idle", "busy"):
+        notified[(w, int(c), m)].append((int(n), int(t)))
 print()
 print("| workload | clients | " + " | ".join(modes) + " |")
 print("|---|---|" + "---|" * len(modes))
@@ -134,6 +163,10 @@ for (w, c), values in sorted(runs.items()):
             cell += f" ({statistics.median(ratios):.2f}×)"
         cells.append(cell)
     print(f"| {w} | {c} | " + " | ".join(cells) + " |")
+print()
+print("NOTIFYs received by the service during a run (median over rounds):")
+for (w, c, m), values in sorted(notified.items()):
+    print(f"  {w}, {c} clients, {m}: {int(statistics.median(n for n, _ in values))}")
 PY
 
 # The bulk path: one INSERT … SELECT of many rows, with and without capture.
