@@ -11,18 +11,17 @@ import Testing
     @Test func withNoSyncerWaitingWritesSendNoNotification() async throws {
         try await SyncFixture.with(sync: false) { f in
             let counter = try await NotificationCounter.listening(to: f.databaseURL, logger: f.logger)
-            defer { Task { await counter.close() } }
             for i in 0..<20 { _ = try await f.insertUser("u\(i)") }
             try await f.sql("UPDATE users SET bio = 'hello'")
             #expect(try await counter.settledCount() == 0)
             #expect(try await f.sql("SELECT count(*) FROM sync.changes").scalar == "40")
+            await counter.close()
         }
     }
 
     @Test func whileASyncerSleepsArmedEveryCapturingTransactionNotifiesOnce() async throws {
         try await SyncFixture.with(sync: false) { f in
             let counter = try await NotificationCounter.listening(to: f.databaseURL, logger: f.logger)
-            defer { Task { await counter.close() } }
             let syncer = try await PostgresConnection.connect(f.databaseURL, applicationName: "armed", logger: f.logger)
             #expect(try await syncer.query("SELECT sync.arm_wakeup()").scalar == "armed")
             // Two statements, 51 rows, one transaction: one notification.
@@ -41,6 +40,7 @@ import Testing
             _ = try await f.insertUser("carol")
             #expect(try await counter.settledCount() == 2, "disarmed: no notification")
             await syncer.close()
+            await counter.close()
         }
     }
 
@@ -61,14 +61,14 @@ import Testing
     @Test func afterAnIdlePeriodASingleWriteWakesTheSyncerAtOnce() async throws {
         try await SyncFixture.with(configure: { $0.catchUpInterval = .seconds(60) }) { f in
             let counter = try await NotificationCounter.listening(to: f.databaseURL, logger: f.logger)
-            defer { Task { await counter.close() } }
-            try await Task.sleep(for: .milliseconds(200))  // well past the 14 ms of lingering: armed
+            try await waitUntilArmed(f)
             let clock = ContinuousClock()
             let started = clock.now
             let id = try await f.insertUser("ada")
-            try await f.waitFor(.users, id, timeout: .seconds(10), "indexed") { $0 != nil }
-            #expect(clock.now - started < .seconds(10), "not left for the 60 s catch-up scan")
+            try await f.waitFor(.users, id, timeout: .seconds(30), "indexed") { $0 != nil }
+            #expect(clock.now - started < .seconds(5), "woken by the NOTIFY, not left for the 60 s catch-up scan")
             #expect(try await counter.settledCount() >= 1)
+            await counter.close()
         }
     }
 
@@ -120,7 +120,6 @@ import Testing
                 .rows.compactMap { $0.int64(0) }
             try await f.waitForDrain()
             let counter = try await NotificationCounter.listening(to: f.databaseURL, logger: f.logger)
-            defer { Task { await counter.close() } }
             let writers = 4, transactions = 400
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for w in 0..<writers {
@@ -140,7 +139,21 @@ import Testing
             // The engine arms only after 14 ms without work; at the start and the end of
             // the load it may be armed once or twice, and each time a few writers notify.
             #expect(notifications * 20 <= total, "\(notifications) NOTIFYs for \(total) transactions")
+            await counter.close()
         }
+    }
+}
+
+/// Waits until the test database's syncer sleeps armed: it holds the
+/// wake-up lock (R__00_common.sql) exclusively.
+func waitUntilArmed(_ f: SyncFixture) async throws {
+    try await eventually("the syncer to arm") {
+        try await f.sql("""
+            SELECT EXISTS (SELECT 1 FROM pg_locks
+                           WHERE locktype = 'advisory' AND classid = 0 AND objid = 7261004 AND objsubid = 1
+                             AND mode = 'ExclusiveLock' AND granted
+                             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+            """).scalar == "t" ? nil : "not armed"
     }
 }
 
