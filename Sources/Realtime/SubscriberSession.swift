@@ -15,21 +15,9 @@ public final class SubscriberSession: Sendable {
     /// Called once when the queue overflows.
     let onOverflow: @Sendable () -> Void
 
-    private struct Channel {
-        var subscription: Subscription
-        /// Bumped on every (re)subscribe, so a stale replay stops.
-        var generation: Int
-        /// While replaying, live events wait here.
-        var buffered: [EncodedEvent]?
-        /// The last seq delivered on this channel: later deliveries skip anything not newer.
-        var lastSeq: Int64
-    }
-    private struct State {
-        var channels: [Entity: Channel] = [:]
-        var generation = 0
-        var overflowed = false
-    }
-    private let state = Mutex(State())
+    /// The decisions; every delivery it decides is queued under the same
+    /// lock, so frames leave in the order they were decided.
+    private let state: Mutex<SubscriptionStateMachine>
 
     public init(id: UInt64, authorized: Bool, windowBits: Int?, queue: OutboundQueue, onOverflow: @escaping @Sendable () -> Void) {
         self.id = id
@@ -37,32 +25,19 @@ public final class SubscriberSession: Sendable {
         self.windowBits = windowBits
         self.queue = queue
         self.onOverflow = onOverflow
+        self.state = Mutex(SubscriptionStateMachine(bufferLimit: queue.maxMessages))
     }
 
     /// A live event from the hub.
     func offer(_ event: EncodedEvent) {
-        enum Outcome { case none, send(ByteBuffer), overflow }
-        let outcome: Outcome = state.withLock { s in
-            guard !s.overflowed, var channel = s.channels[event.event.ref.entity] else { return .none }
-            guard event.event.seq > channel.lastSeq,
-                  channel.subscription.matches(event.event, document: { event.document })
-            else { return .none }
-            if channel.buffered != nil {
-                // Live events wait while the log replays; the same bound as the queue applies.
-                guard channel.buffered!.count < queue.maxMessages else { return .overflow }
-                channel.buffered!.append(event)
-                s.channels[event.event.ref.entity] = channel
-                return .none
+        let overflowed = state.withLock { machine -> Bool in
+            switch machine.live(event) {
+            case .drop, .buffered: return false
+            case .deliver: return !push(event)
+            case .overflow: return true
             }
-            channel.lastSeq = event.event.seq
-            s.channels[event.event.ref.entity] = channel
-            return .send(event.frame(privateView: authorized, windowBits: windowBits))
         }
-        switch outcome {
-        case .none: break
-        case .send(let frame): enqueue(frame)
-        case .overflow: overflow()
-        }
+        if overflowed { overflow() }
     }
 
     /// Sends a control message (subscribed, error, gap) in order with events.
@@ -75,20 +50,21 @@ public final class SubscriberSession: Sendable {
         overflow()
     }
 
+    /// Queues an event's frame; false when the queue is full.
+    private func push(_ event: EncodedEvent) -> Bool {
+        queue.push(event.frame(privateView: authorized, windowBits: windowBits))
+    }
+
     /// Closes the subscriber as a slow consumer, once.
     private func overflow() {
-        let first = state.withLock { s -> Bool in
-            defer { s.overflowed = true }
-            return !s.overflowed
-        }
-        if first { onOverflow() }
+        if state.withLock({ $0.close() }) { onOverflow() }
     }
 
     /// Handles one request from the subscriber.
     func handle(_ request: ClientRequest, log: any EventLog, latestSeq: @Sendable () -> Int64, logger: Logger) async {
         switch request {
         case .unsubscribe(let channel):
-            state.withLock { _ = $0.channels.removeValue(forKey: channel) }
+            state.withLock { $0.unsubscribe(channel) }
             send(ServerMessage.unsubscribed(channel))
         case .subscribe(let subscription):
             await subscribe(subscription, log: log, latestSeq: latestSeq, logger: logger)
@@ -99,16 +75,14 @@ public final class SubscriberSession: Sendable {
         let channel = subscription.channel
         // Register first (buffering), then read the log: an event committed
         // after the log read started is necessarily published after this
-        // registration, so it lands in the buffer; one in both is deduplicated by seq.
-        let generation = state.withLock { s -> Int in
-            s.generation += 1
-            s.channels[channel] = Channel(
-                subscription: subscription, generation: s.generation,
-                buffered: subscription.since == nil ? nil : [],
-                lastSeq: subscription.since ?? latestSeq())
-            return s.generation
+        // registration, so it lands in the buffer; one in both is deduplicated
+        // by seq. The confirmation is queued with the registration, so no
+        // event of the channel can precede it.
+        let confirmation = EncodedEvent.encodeText(ServerMessage.subscribed(subscription), windowBits: windowBits)
+        let (ticket, queued) = state.withLock { machine in
+            (machine.subscribe(subscription, latestSeq: latestSeq()), queue.push(confirmation))
         }
-        send(ServerMessage.subscribed(subscription))
+        guard queued else { return overflow() }
         guard let since = subscription.since else { return }
 
         var cursor = since
@@ -123,11 +97,17 @@ public final class SubscriberSession: Sendable {
             let pageSize = 500
             while true {
                 let page = try await log.events(channel: channel, after: cursor, limit: pageSize)
-                let current = state.withLock { $0.channels[channel]?.generation == generation && !$0.overflowed }
-                guard current else { return }
-                for event in page where subscription.matches(event, document: { try? JSONValue.parse(event.data) }) {
-                    offerReplayed(EncodedEvent(event), generation: generation)
+                // Filter and encode outside the lock: the hub waits on it to offer live events.
+                let matching = page.map { EncodedEvent($0) }.filter { event in
+                    subscription.matches(event.event, document: { event.document })
                 }
+                for event in matching { _ = event.frame(privateView: authorized, windowBits: windowBits) }
+                let overflowed = state.withLock { machine -> Bool? in
+                    guard machine.isCurrent(ticket) else { return nil }
+                    return matching.contains { machine.replayed($0, for: ticket) && !push($0) }
+                }
+                guard let overflowed else { return }
+                if overflowed { return overflow() }
                 cursor = page.last?.seq ?? cursor
                 if page.count < pageSize { break }
             }
@@ -136,28 +116,9 @@ public final class SubscriberSession: Sendable {
             send(ServerMessage.error("replay failed: the event log is unavailable; subscribe again with since=\(cursor)"))
         }
         // Go live: deliver what arrived meanwhile, in order, skipping what the replay sent.
-        let frames: [ByteBuffer] = state.withLock { s in
-            guard var channelState = s.channels[channel], channelState.generation == generation else { return [] }
-            var out: [ByteBuffer] = []
-            for event in channelState.buffered ?? [] where event.event.seq > channelState.lastSeq {
-                channelState.lastSeq = event.event.seq
-                out.append(event.frame(privateView: authorized, windowBits: windowBits))
-            }
-            channelState.buffered = nil
-            s.channels[channel] = channelState
-            return out
+        let overflowed = state.withLock { machine -> Bool in
+            machine.finishReplay(ticket).contains { !push($0) }
         }
-        for frame in frames { enqueue(frame) }
-    }
-
-    private func offerReplayed(_ event: EncodedEvent, generation: Int) {
-        let frame: ByteBuffer? = state.withLock { s in
-            guard var channel = s.channels[event.event.ref.entity], channel.generation == generation,
-                  event.event.seq > channel.lastSeq else { return nil }
-            channel.lastSeq = event.event.seq
-            s.channels[event.event.ref.entity] = channel
-            return event.frame(privateView: authorized, windowBits: windowBits)
-        }
-        if let frame { enqueue(frame) }
+        if overflowed { overflow() }
     }
 }

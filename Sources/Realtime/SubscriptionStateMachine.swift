@@ -1,0 +1,122 @@
+import Sync
+
+/// The decisions of one subscriber's channels, without sockets or a database:
+/// which events to deliver, and the hand-off from replaying the event log to
+/// live events with no gap and no duplicate.
+///
+/// A subscription with `since` registers first and buffers live events, then
+/// replays the log page by page, then delivers the buffer and goes live. An
+/// event committed after the replay began is published after the
+/// registration, so it reaches the buffer; one seen both ways is delivered
+/// once, because every channel delivers only seqs above the last it
+/// delivered. Live events arrive in seq order, so delivering in the order of
+/// the decisions keeps each channel in seq order.
+///
+/// The caller performs each `.deliver` in the order the decisions were made
+/// (under the same lock), and stops a replay once `isCurrent` turns false.
+struct SubscriptionStateMachine {
+    /// Names one (re)subscription; a later one on the same channel supersedes it.
+    struct Ticket: Equatable {
+        var channel: Entity
+        var generation: Int
+    }
+
+    enum LiveAction: Equatable {
+        /// Not for this subscriber (other channel, filtered out, already delivered, or closed).
+        case drop
+        case deliver
+        /// Held back while the channel replays.
+        case buffered
+        /// The replay buffer is full: close the subscriber as a slow consumer.
+        case overflow
+    }
+
+    private struct Channel {
+        var subscription: Subscription
+        var generation: Int
+        /// While replaying, live events wait here.
+        var buffered: [EncodedEvent]?
+        /// The last seq delivered: later deliveries skip anything not newer.
+        var lastSeq: Int64
+    }
+
+    private var channels: [Entity: Channel] = [:]
+    private var generation = 0
+    /// Set once the subscriber overflowed: nothing more is delivered.
+    private(set) var isClosed = false
+    /// Live events a replaying channel may hold back.
+    let bufferLimit: Int
+
+    init(bufferLimit: Int) {
+        self.bufferLimit = bufferLimit
+    }
+
+    /// Registers a subscription, replacing any on its channel. Without
+    /// `since` it is live at once and starts after `latestSeq`; with it, live
+    /// events are buffered until `finishReplay`.
+    mutating func subscribe(_ subscription: Subscription, latestSeq: Int64) -> Ticket {
+        generation += 1
+        channels[subscription.channel] = Channel(
+            subscription: subscription, generation: generation,
+            buffered: subscription.since == nil ? nil : [],
+            lastSeq: subscription.since ?? latestSeq)
+        return Ticket(channel: subscription.channel, generation: generation)
+    }
+
+    mutating func unsubscribe(_ channel: Entity) {
+        channels.removeValue(forKey: channel)
+    }
+
+    /// A live event from the hub.
+    mutating func live(_ event: EncodedEvent) -> LiveAction {
+        let entity = event.event.ref.entity
+        guard !isClosed, var channel = channels[entity], event.event.seq > channel.lastSeq,
+              channel.subscription.matches(event.event, document: { event.document })
+        else { return .drop }
+        if channel.buffered != nil {
+            guard channel.buffered!.count < bufferLimit else { return .overflow }
+            channel.buffered!.append(event)
+            channels[entity] = channel
+            return .buffered
+        }
+        channel.lastSeq = event.event.seq
+        channels[entity] = channel
+        return .deliver
+    }
+
+    /// Whether the replay of `ticket` should go on (not superseded, not unsubscribed, not closed).
+    func isCurrent(_ ticket: Ticket) -> Bool {
+        !isClosed && channels[ticket.channel]?.generation == ticket.generation
+    }
+
+    /// An event read from the log by the replay of `ticket`: true to deliver it.
+    mutating func replayed(_ event: EncodedEvent, for ticket: Ticket) -> Bool {
+        guard isCurrent(ticket), ticket.channel == event.event.ref.entity,
+              var channel = channels[ticket.channel], event.event.seq > channel.lastSeq,
+              channel.subscription.matches(event.event, document: { event.document })
+        else { return false }
+        channel.lastSeq = event.event.seq
+        channels[ticket.channel] = channel
+        return true
+    }
+
+    /// Ends the replay of `ticket`: the buffered events still to deliver, in
+    /// order. The channel is live afterwards.
+    mutating func finishReplay(_ ticket: Ticket) -> [EncodedEvent] {
+        guard isCurrent(ticket), var channel = channels[ticket.channel] else { return [] }
+        var out: [EncodedEvent] = []
+        for event in channel.buffered ?? [] where event.event.seq > channel.lastSeq {
+            channel.lastSeq = event.event.seq
+            out.append(event)
+        }
+        channel.buffered = nil
+        channels[ticket.channel] = channel
+        return out
+    }
+
+    /// Closes the subscriber; true the first time (report the overflow once).
+    mutating func close() -> Bool {
+        defer { isClosed = true }
+        return !isClosed
+    }
+}
