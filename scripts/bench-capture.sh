@@ -9,6 +9,9 @@
 #   busy      capture on, `hacksync serve` running, its sync stuck (search server stopped with SIGSTOP)
 #   stopped   capture on, no HackSync connected
 #   peer      no capture; a row-level trigger that NOTIFYs every row, as PGSync's does
+#   floor     no capture; the cheapest trigger that writes a change row: one
+#             INSERT of a narrow row into a table without indexes (the floor
+#             of any capture inside the writing transaction)
 # Rounds are interleaved (every mode once per round, the order rotated each
 # round) so that the machine's noise hits every mode alike; medians of the
 # rounds are printed, with the ratio to `none` of the same round, and the
@@ -24,7 +27,7 @@ ROUNDS=${2:-3}
 BULK_ROWS=${3:-100000}
 CLIENTS=${CLIENTS:-1 8 32}
 WORKLOADS=${WORKLOADS:-update insert}
-MODES=${MODES:-none idle busy stopped peer}
+MODES=${MODES:-none idle busy stopped peer floor}
 export BENCH_SEED_ARGS="--users 1000 --projects 1500 --hackathons 20"
 source "$(dirname "$0")/bench-env.sh"
 PGBENCH=$HACKSYNC_PG_BIN/pgbench
@@ -36,6 +39,7 @@ trap bench_capture_cleanup EXIT
 
 q() { psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 q "$(cat bench/capture/pgsync_style_trigger.sql)"
+q "$(cat bench/capture/floor_trigger.sql)"
 USERS=$(q "SELECT max(id) FROM users")
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
@@ -65,6 +69,11 @@ enter_mode() {
             q "ALTER TABLE users DISABLE TRIGGER USER"
             q "CREATE TRIGGER bench_peer AFTER INSERT OR UPDATE OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION bench_peer_notify()"
             ;;
+        floor)
+            stop_serve
+            q "ALTER TABLE users DISABLE TRIGGER USER"
+            q "CREATE TRIGGER bench_floor AFTER INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION bench_floor_capture()"
+            ;;
         idle) q "ALTER TABLE users ENABLE TRIGGER USER"; kill -CONT "$SEARCH_PID"; start_serve ;;
         busy)
             q "ALTER TABLE users ENABLE TRIGGER USER"; kill -CONT "$SEARCH_PID"; start_serve
@@ -77,6 +86,7 @@ enter_mode() {
 leave_mode() {
     case $1 in
         peer) q "DROP TRIGGER bench_peer ON users" ;;
+        floor) q "DROP TRIGGER bench_floor ON users" && q "TRUNCATE bench_floor_log" ;;
         busy) kill -CONT "$SEARCH_PID" ;;
     esac
 }

@@ -33,14 +33,13 @@ BEGIN
     IF NEW.id <> OLD.id THEN
         INSERT INTO sync.changes (tbl, op, key1) VALUES ('users', 'D', OLD.id), ('users', 'I', NEW.id);
     ELSE
-        cols := array_remove(ARRAY[
-            CASE WHEN NEW.username IS DISTINCT FROM OLD.username THEN 'username' END,
-            CASE WHEN NEW.email    IS DISTINCT FROM OLD.email    THEN 'email' END,
-            CASE WHEN NEW.name     IS DISTINCT FROM OLD.name     THEN 'name' END,
-            CASE WHEN NEW.bio      IS DISTINCT FROM OLD.bio      THEN 'bio' END,
-            CASE WHEN NEW.skills   IS DISTINCT FROM OLD.skills   THEN 'skills' END,
-            CASE WHEN NEW.college  IS DISTINCT FROM OLD.college  THEN 'college' END], NULL);
-        IF cardinality(cols) = 0 THEN
+        IF NEW.username IS DISTINCT FROM OLD.username THEN cols := cols || 'username'::text; END IF;
+        IF NEW.email    IS DISTINCT FROM OLD.email    THEN cols := cols || 'email'::text; END IF;
+        IF NEW.name     IS DISTINCT FROM OLD.name     THEN cols := cols || 'name'::text; END IF;
+        IF NEW.bio      IS DISTINCT FROM OLD.bio      THEN cols := cols || 'bio'::text; END IF;
+        IF NEW.skills   IS DISTINCT FROM OLD.skills   THEN cols := cols || 'skills'::text; END IF;
+        IF NEW.college  IS DISTINCT FROM OLD.college  THEN cols := cols || 'college'::text; END IF;
+        IF cols IS NULL THEN
             RETURN NULL;
         END IF;
         INSERT INTO sync.changes (tbl, op, key1, cols) VALUES ('users', 'U', NEW.id, cols);

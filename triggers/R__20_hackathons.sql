@@ -33,13 +33,12 @@ BEGIN
     IF NEW.id <> OLD.id THEN
         INSERT INTO sync.changes (tbl, op, key1) VALUES ('hackathons', 'D', OLD.id), ('hackathons', 'I', NEW.id);
     ELSE
-        cols := array_remove(ARRAY[
-            CASE WHEN NEW.name      IS DISTINCT FROM OLD.name      THEN 'name' END,
-            CASE WHEN NEW.starts_at IS DISTINCT FROM OLD.starts_at THEN 'starts_at' END,
-            CASE WHEN NEW.ends_at   IS DISTINCT FROM OLD.ends_at   THEN 'ends_at' END,
-            CASE WHEN NEW.location  IS DISTINCT FROM OLD.location  THEN 'location' END,
-            CASE WHEN NEW.tracks    IS DISTINCT FROM OLD.tracks    THEN 'tracks' END], NULL);
-        IF cardinality(cols) = 0 THEN
+        IF NEW.name      IS DISTINCT FROM OLD.name      THEN cols := cols || 'name'::text; END IF;
+        IF NEW.starts_at IS DISTINCT FROM OLD.starts_at THEN cols := cols || 'starts_at'::text; END IF;
+        IF NEW.ends_at   IS DISTINCT FROM OLD.ends_at   THEN cols := cols || 'ends_at'::text; END IF;
+        IF NEW.location  IS DISTINCT FROM OLD.location  THEN cols := cols || 'location'::text; END IF;
+        IF NEW.tracks    IS DISTINCT FROM OLD.tracks    THEN cols := cols || 'tracks'::text; END IF;
+        IF cols IS NULL THEN
             RETURN NULL;
         END IF;
         INSERT INTO sync.changes (tbl, op, key1, cols) VALUES ('hackathons', 'U', NEW.id, cols);

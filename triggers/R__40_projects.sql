@@ -30,25 +30,25 @@ END $$;
 -- changed is a delete of the old document and an insert of the new one.
 CREATE OR REPLACE FUNCTION sync.capture_projects_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE cols text[];
+DECLARE
+    cols text[];
+    old_ref bigint;
+    new_ref bigint;
 BEGIN
     IF NEW.id <> OLD.id THEN
         INSERT INTO sync.changes (tbl, op, key1, old_ref, new_ref)
         VALUES ('projects', 'D', OLD.id, OLD.hackathon_id, NULL), ('projects', 'I', NEW.id, NULL, NEW.hackathon_id);
     ELSE
-        cols := array_remove(ARRAY[
-            CASE WHEN NEW.name         IS DISTINCT FROM OLD.name         THEN 'name' END,
-            CASE WHEN NEW.description  IS DISTINCT FROM OLD.description  THEN 'description' END,
-            CASE WHEN NEW.repo_url     IS DISTINCT FROM OLD.repo_url     THEN 'repo_url' END,
-            CASE WHEN NEW.hackathon_id IS DISTINCT FROM OLD.hackathon_id THEN 'hackathon_id' END,
-            CASE WHEN NEW.created_by   IS DISTINCT FROM OLD.created_by   THEN 'created_by' END], NULL);
-        IF cardinality(cols) = 0 THEN
+        IF NEW.name         IS DISTINCT FROM OLD.name         THEN cols := cols || 'name'::text; END IF;
+        IF NEW.description  IS DISTINCT FROM OLD.description  THEN cols := cols || 'description'::text; END IF;
+        IF NEW.repo_url     IS DISTINCT FROM OLD.repo_url     THEN cols := cols || 'repo_url'::text; END IF;
+        IF NEW.hackathon_id IS DISTINCT FROM OLD.hackathon_id THEN cols := cols || 'hackathon_id'::text; old_ref := OLD.hackathon_id; new_ref := NEW.hackathon_id; END IF;
+        IF NEW.created_by   IS DISTINCT FROM OLD.created_by   THEN cols := cols || 'created_by'::text; END IF;
+        IF cols IS NULL THEN
             RETURN NULL;
         END IF;
         INSERT INTO sync.changes (tbl, op, key1, old_ref, new_ref, cols)
-        VALUES ('projects', 'U', NEW.id,
-                CASE WHEN 'hackathon_id' = ANY (cols) THEN OLD.hackathon_id END,
-                CASE WHEN 'hackathon_id' = ANY (cols) THEN NEW.hackathon_id END, cols);
+        VALUES ('projects', 'U', NEW.id, old_ref, new_ref, cols);
     END IF;
     IF NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
         PERFORM pg_notify('hacksync', '');
