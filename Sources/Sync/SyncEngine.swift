@@ -45,132 +45,89 @@ public final class SyncEngine: Service {
         }
     }
 
+    /// A batch as written (or not) by the index, waiting for its turn to settle.
     private struct Completed: Sendable {
-        var id: Int
+        var id: SyncPipeline<Completed>.BatchID
         var batch: ChangeBatch
         var result: Result<[DocumentRef: WriteOutcome], any Error>
-        /// The batch limit the batch was claimed with.
-        var claimLimit: Int
         /// Time spent claiming and reading the batch, and writing it.
         var readTime: Duration
         var writeTime: Duration
     }
 
+    /// Carries out what `SyncPipeline` decides, one step at a time.
     private func drainForever() async throws {
-        var claimed = Set<Int64>()
-        /// Batch ids in the order they were read; settled strictly in that
-        /// order, so events and recorded document states follow commit order.
-        var readOrder: [Int] = []
-        var finished: [Int: Completed] = [:]
-        var nextID = 0
-        var failures = 0
-        var breaker = configuration.circuitBreaker
-        var sizer = BatchSizer(maximum: configuration.batchSize, minimum: configuration.minimumBatchSize)
-        var idle = IdleSchedule(configuration.idle)
+        var pipeline = SyncPipeline<Completed>(
+            depth: configuration.pipelineDepth, breaker: configuration.circuitBreaker,
+            sizer: BatchSizer(maximum: configuration.batchSize, minimum: configuration.minimumBatchSize),
+            idle: IdleSchedule(configuration.idle))
         var generator = SystemRandomNumberGenerator()
         let clock = ContinuousClock()
-        statistics.update { $0.batchLimit = sizer.limit }
+        statistics.update { $0.batchLimit = pipeline.sizer.limit }
 
         try await withThrowingTaskGroup(of: Completed.self) { group in
             while true {
                 let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-                if stopping && readOrder.isEmpty { return }
-
-                let admission = breaker.admit(at: clock.now)
-                let depth = switch admission {
-                case .flowing: configuration.pipelineDepth
-                case .probe: 1
-                case .wait: 0
-                }
-                if !stopping && readOrder.count < depth {
+                switch pipeline.next(at: clock.now, stopping: stopping) {
+                case .finish:
+                    return
+                case .claim(let limit):
                     do {
                         let readStart = clock.now
-                        let claimLimit = sizer.limit
-                        if let batch = try await store.nextBatch(limit: claimLimit, excluding: claimed) {
-                            let readTime = clock.now - readStart
-                            idle.claimed()
-                            let id = nextID
-                            nextID += 1
-                            claimed.formUnion(batch.seqs)
-                            readOrder.append(id)
-                            let index = self.index
-                            group.addTask {
-                                let writeStart = clock.now
-                                let result: Result<[DocumentRef: WriteOutcome], any Error>
-                                do {
-                                    result = .success(try await index.write(batch.documents))
-                                } catch {
-                                    result = .failure(error)
-                                }
-                                return Completed(id: id, batch: batch, result: result, claimLimit: claimLimit,
-                                                 readTime: readTime, writeTime: clock.now - writeStart)
-                            }
+                        guard let batch = try await store.nextBatch(limit: limit, excluding: pipeline.claimedSeqs) else {
+                            pipeline.foundNothing()
                             continue
+                        }
+                        let readTime = clock.now - readStart
+                        let id = pipeline.claimed(batch.seqs, limit: limit)
+                        let index = self.index
+                        group.addTask {
+                            let writeStart = clock.now
+                            let result: Result<[DocumentRef: WriteOutcome], any Error>
+                            do {
+                                result = .success(try await index.write(batch.documents))
+                            } catch {
+                                result = .failure(error)
+                            }
+                            return Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
                         }
                     } catch {
-                        failures += 1
                         SyncMetrics.error("postgres").increment()
                         recordFailure("reading changes", error)
-                        if readOrder.isEmpty {
-                            await backoff(failures: failures, using: &generator)
-                            continue
-                        }
+                        if let failures = pipeline.claimFailed() { await backoff(failures: failures, using: &generator) }
                     }
-                }
-
-                if readOrder.isEmpty {
-                    if case .wait(let until) = admission {
-                        // Open breaker: a notification only re-checks it; shutdown ends the wait.
-                        await wake.wait(timeout: until - clock.now)
-                    } else {
-                        do {
-                            try await waitForWork(&idle)
-                        } catch {
-                            failures += 1
-                            SyncMetrics.error("postgres").increment()
-                            recordFailure("arming the wake-up", error)
-                            await backoff(failures: failures, using: &generator)
-                        }
+                case .waitForBreaker(let until):
+                    await wake.wait(timeout: until - clock.now)
+                case .idle:
+                    do {
+                        try await waitForWork(&pipeline.idle)
+                    } catch {
+                        SyncMetrics.error("postgres").increment()
+                        recordFailure("arming the wake-up", error)
+                        await backoff(failures: pipeline.idleFailed(), using: &generator)
                     }
-                    continue
-                }
-
-                guard let completed = try await group.next() else { continue }
-                finished[completed.id] = completed
-                var failed = false
-                while let head = readOrder.first, let ready = finished.removeValue(forKey: head) {
-                    readOrder.removeFirst()
-                    claimed.subtract(ready.batch.seqs)
-                    switch await settle(ready) {
-                    case .settled:
-                        failures = 0
-                        // A batch with no documents never reached the index: it proves nothing.
-                        if !ready.batch.documents.documents.isEmpty { breaker.recordSuccess() }
-                        sizer.written(changes: ready.batch.seqs.count, claimedWith: ready.claimLimit)
-                    case .indexFailed(let overloaded):
-                        failed = true
-                        SyncMetrics.error(overloaded ? "overloaded" : "index").increment()
-                        if overloaded { sizer.overloaded(claimedWith: ready.claimLimit) }
-                        if breaker.recordFailure(at: clock.now), case .open(let until) = breaker.state {
+                case .awaitCompletion:
+                    guard let completed = try await group.next() else { continue }
+                    for due in pipeline.completed(completed.id, completed) {
+                        let outcome = await settle(due.payload)
+                        switch outcome {
+                        case .settled: break
+                        case .indexFailed(let overloaded): SyncMetrics.error(overloaded ? "overloaded" : "index").increment()
+                        case .storeFailed: SyncMetrics.error("postgres").increment()
+                        }
+                        let wrote = !due.payload.batch.documents.documents.isEmpty
+                        if let until = pipeline.settled(due, wroteDocuments: wrote, outcome, at: clock.now) {
                             logger.error("the index keeps failing; circuit breaker open", metadata: [
-                                "consecutive_failures": "\(breaker.consecutiveFailures)",
+                                "consecutive_failures": "\(pipeline.breaker.consecutiveFailures)",
                                 "probe_in_ms": "\(Int((until - clock.now) / .milliseconds(1)))",
                             ])
                         }
-                    case .storeFailed:
-                        failed = true
-                        SyncMetrics.error("postgres").increment()
                     }
-                }
-                statistics.update { s in
-                    s.circuit = breaker.stateName
-                    s.batchLimit = sizer.limit
-                }
-                if failed {
-                    failures += 1
-                    // An open breaker waits by itself; otherwise (closed, or a half-open probe whose
-                    // settle failed in Postgres) back off before the next attempt.
-                    if case .open = breaker.state {} else { await backoff(failures: failures, using: &generator) }
+                    statistics.update { s in
+                        s.circuit = pipeline.breaker.stateName
+                        s.batchLimit = pipeline.sizer.limit
+                    }
+                    if let failures = pipeline.finishSettling() { await backoff(failures: failures, using: &generator) }
                 }
             }
         }
@@ -196,17 +153,9 @@ public final class SyncEngine: Service {
         }
     }
 
-    private enum SettleResult {
-        case settled
-        /// The index failed the write or some of its documents: retried.
-        case indexFailed(overloaded: Bool)
-        /// Postgres failed to record the settlement: retried.
-        case storeFailed
-    }
-
     /// Settles a written batch. Unless settled, its changes stay pending and
     /// are read again, with fresh state.
-    private func settle(_ completed: Completed) async -> SettleResult {
+    private func settle(_ completed: Completed) async -> SyncPipeline<Completed>.Outcome {
         let batch = completed.batch
         if !batch.documents.documents.isEmpty { SyncMetrics.bulk.recordNanoseconds(completed.writeTime.nanoseconds) }
         switch completed.result {

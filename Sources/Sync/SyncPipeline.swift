@@ -1,0 +1,177 @@
+/// The sync loop's decisions, without Postgres, an index or a clock: when to
+/// claim a batch and how large, when to wait (for a batch in flight, for an
+/// open circuit breaker, for new work), the order in which written batches
+/// are settled, and when to back off.
+///
+/// `SyncEngine` asks `next(at:stopping:)` what to do, does it, and reports
+/// back (`claimed`, `foundNothing`, `claimFailed`, `completed`, `settled`,
+/// `finishSettling`). Batches are written concurrently (up to the pipeline
+/// depth) but settled strictly in the order they were claimed, so events and
+/// recorded document states follow commit order. `Payload` is whatever the
+/// engine keeps of a written batch until its turn to settle.
+public struct SyncPipeline<Payload> {
+    public typealias Instant = ContinuousClock.Instant
+    public typealias BatchID = Int
+
+    public enum Step: Equatable {
+        /// Claim pending changes, at most `limit`, excluding `claimedSeqs`.
+        case claim(limit: Int)
+        /// Wait for the next batch in flight to be written.
+        case awaitCompletion
+        /// Nothing in flight and the circuit breaker is open: wait until then
+        /// (a signal only re-checks; shutdown ends the wait).
+        case waitForBreaker(until: Instant)
+        /// Nothing in flight and nothing found: linger, arm or sleep, as `idle` decides.
+        case idle
+        /// Shutting down and nothing left in flight.
+        case finish
+    }
+
+    /// How a written batch ended.
+    public enum Outcome: Equatable {
+        case settled
+        /// The index failed the write or some of its documents.
+        case indexFailed(overloaded: Bool)
+        /// Postgres failed to record the settlement.
+        case storeFailed
+    }
+
+    /// A written batch whose turn to settle has come.
+    public struct Due {
+        public var id: BatchID
+        public var payload: Payload
+        /// The changes it claimed, and the limit it claimed them with.
+        public var changes: Int
+        public var claimLimit: Int
+    }
+
+    private struct InFlight {
+        var seqs: [Int64]
+        var claimLimit: Int
+        var payload: Payload?
+    }
+
+    public let depth: Int
+    public private(set) var breaker: CircuitBreaker
+    public private(set) var sizer: BatchSizer
+    /// What to do when there is nothing to claim (the engine drives it while idle).
+    public var idle: IdleSchedule
+    /// Consecutive failed rounds: the backoff grows with it.
+    public private(set) var failures = 0
+    /// Change-log rows claimed and not yet settled: the next claim skips them.
+    public private(set) var claimedSeqs = Set<Int64>()
+    private var batches: [BatchID: InFlight] = [:]
+    /// Batch ids in the order they were claimed.
+    private var readOrder: [BatchID] = []
+    private var nextID = 0
+    /// The last claim found nothing or failed: wait once before claiming again.
+    private var claimExhausted = false
+    /// Some batch of the current settling round failed.
+    private var roundFailed = false
+
+    public init(depth: Int, breaker: CircuitBreaker, sizer: BatchSizer, idle: IdleSchedule) {
+        self.depth = max(1, depth)
+        self.breaker = breaker
+        self.sizer = sizer
+        self.idle = idle
+    }
+
+    /// Batches claimed and not yet settled.
+    public var inFlight: Int { readOrder.count }
+
+    /// What to do now.
+    public mutating func next(at now: Instant, stopping: Bool) -> Step {
+        if stopping && readOrder.isEmpty { return .finish }
+        let admission = breaker.admit(at: now)
+        let allowed = switch admission {
+        case .flowing: depth
+        case .probe: 1
+        case .wait: 0
+        }
+        let mayClaim = !claimExhausted
+        claimExhausted = false
+        if !stopping && mayClaim && readOrder.count < allowed { return .claim(limit: sizer.limit) }
+        guard readOrder.isEmpty else { return .awaitCompletion }
+        if case .wait(let until) = admission { return .waitForBreaker(until: until) }
+        return .idle
+    }
+
+    /// A claim returned a batch; write it and report `completed` with its id.
+    public mutating func claimed(_ seqs: [Int64], limit: Int) -> BatchID {
+        idle.claimed()
+        let id = nextID
+        nextID += 1
+        claimedSeqs.formUnion(seqs)
+        batches[id] = InFlight(seqs: seqs, claimLimit: limit)
+        readOrder.append(id)
+        return id
+    }
+
+    /// A claim found nothing pending.
+    public mutating func foundNothing() {
+        claimExhausted = true
+    }
+
+    /// A claim failed. Returns the failure count to back off with when
+    /// nothing is in flight; otherwise the engine waits for what is.
+    public mutating func claimFailed() -> Int? {
+        failures += 1
+        guard readOrder.isEmpty else {
+            claimExhausted = true
+            return nil
+        }
+        return failures
+    }
+
+    /// Arming the wake-up (or another idle step) failed: the failure count to back off with.
+    public mutating func idleFailed() -> Int {
+        failures += 1
+        return failures
+    }
+
+    /// A batch was written (or failed to be). Returns the batches now due
+    /// for settling, in claim order: none while an earlier one is still in
+    /// flight. Report each one's `settled`, then `finishSettling`.
+    public mutating func completed(_ id: BatchID, _ payload: Payload) -> [Due] {
+        batches[id]?.payload = payload
+        var due: [Due] = []
+        while let head = readOrder.first, let batch = batches[head], let payload = batch.payload {
+            readOrder.removeFirst()
+            batches[head] = nil
+            claimedSeqs.subtract(batch.seqs)
+            due.append(Due(id: head, payload: payload, changes: batch.seqs.count, claimLimit: batch.claimLimit))
+        }
+        return due
+    }
+
+    /// How settling a due batch ended. `wroteDocuments`: the batch reached
+    /// the index (one with no documents proves nothing about it). Returns
+    /// the time the breaker opened until, when this failure opened it.
+    public mutating func settled(_ due: Due, wroteDocuments: Bool, _ outcome: Outcome, at now: Instant) -> Instant? {
+        switch outcome {
+        case .settled:
+            failures = 0
+            if wroteDocuments { breaker.recordSuccess() }
+            sizer.written(changes: due.changes, claimedWith: due.claimLimit)
+            return nil
+        case .indexFailed(let overloaded):
+            roundFailed = true
+            if overloaded { sizer.overloaded(claimedWith: due.claimLimit) }
+            if breaker.recordFailure(at: now), case .open(let until) = breaker.state { return until }
+            return nil
+        case .storeFailed:
+            roundFailed = true
+            return nil
+        }
+    }
+
+    /// The settling round is over. Returns the failure count to back off
+    /// with when a batch failed, unless the open breaker does the waiting.
+    public mutating func finishSettling() -> Int? {
+        guard roundFailed else { return nil }
+        roundFailed = false
+        failures += 1
+        if case .open = breaker.state { return nil }
+        return failures
+    }
+}
