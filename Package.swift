@@ -29,6 +29,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The shared vocabulary: documents, events, JSON values and the wire
+        // messages of the live stream. The client, the hub and the server use
+        // it without pulling in the engine.
+        .target(name: "Model"),
         .target(
             name: "WebSocket",
             dependencies: [
@@ -39,10 +43,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The HTTP/1.1 server and the WebSocket upgrade: what the admin API,
+        // the live stream and wsecho are served by.
+        .target(
+            name: "HTTP",
+            dependencies: [
+                "Model", "WebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Realtime",
             dependencies: [
-                "WebSocket", "Sync",
+                "Model", "WebSocket", "Sync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -65,6 +82,7 @@ let package = Package(
         .target(
             name: "Sync",
             dependencies: [
+                "Model",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,7 +91,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Postgres", "Search", "Sync", "Realtime", "WebSocket",
+                "HTTP", "Model", "Postgres", "Search", "Sync", "Realtime", "WebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,8 +104,7 @@ let package = Package(
         .executableTarget(
             name: "hacksync",
             dependencies: [
-                "Server",
-                "Realtime",
+                "Model", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -95,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "hacksync-watch",
             dependencies: [
-                "WebSocket", "Realtime",
+                "Model", "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -106,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "wsecho",
             dependencies: [
-                "Server", "WebSocket",
+                "HTTP", "WebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,11 +139,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HackSyncTests",
-            dependencies: ["Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
+            dependencies: ["HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
+            dependencies: ["HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import Model
 import Sync
 
 /// The durable event log, for replays (`since`).

@@ -1,4 +1,5 @@
 import Logging
+import Model
 import NIOCore
 import Synchronization
 import Sync

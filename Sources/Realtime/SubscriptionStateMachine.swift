@@ -1,3 +1,4 @@
+import Model
 import Sync
 
 /// The decisions of one subscriber's channels, without sockets or a database:

@@ -1,3 +1,5 @@
+import Model
+
 /// Where changes come from and settle: the Postgres change log.
 public protocol ChangeStore: Sendable {
     /// Claims up to `limit` unprocessed changes (skipping `excluding`, the

@@ -1,3 +1,5 @@
+import Model
+
 /// What to do with a batch once the index answered: pure logic, so every
 /// combination of outcomes is unit-tested without a cluster.
 public struct Settlement: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Model
 import ServiceLifecycle
 
 /// Drains the change log into the search index.

@@ -1,4 +1,5 @@
 import Metrics
+import Model
 
 /// What the engine reports through swift-metrics (a no-op until the process
 /// bootstraps a backend; `hacksync serve` exports them at /metrics).

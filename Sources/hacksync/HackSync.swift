@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Logging
 import Postgres
 import Server
@@ -113,7 +114,7 @@ struct Serve: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let logger = try common.makeLogger("hacksync", secrets: [adminToken, privateToken])
         var configuration = HackSyncConfiguration(databaseURL: try common.resolvedDatabaseURL(), elasticsearchURL: try search.resolvedURL())
-        let address = try HackSyncConfiguration.parseListenAddress(listen ?? env["HACKSYNC_LISTEN"] ?? "127.0.0.1:8080")
+        let address = try ListenAddress(parsing: listen ?? env["HACKSYNC_LISTEN"] ?? "127.0.0.1:8080")
         configuration.listenHost = address.host
         configuration.listenPort = address.port
         configuration.indexPrefix = search.resolvedPrefix()

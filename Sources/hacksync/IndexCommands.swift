@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Model
 import Server
 import Sync
 import Synchronization

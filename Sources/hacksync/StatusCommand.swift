@@ -1,8 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Model
 import NIOCore
-import Realtime
 
 /// `hacksync status`: the running service's `/api/status` on one screen.
 struct StatusCommand: AsyncParsableCommand {

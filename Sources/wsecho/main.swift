@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import Server
+import HTTP
 import WebSocket
 
 /// For conformance tests only.
@@ -21,7 +21,7 @@ struct WSEcho {
         let args = Array(CommandLine.arguments.dropFirst())
         switch (args.first, args.count) {
         case ("server", 2):
-            let (host, port) = try HackSyncConfiguration.parseListenAddress(args[1])
+            let address = try ListenAddress(parsing: args[1])
             var endpoint = WebSocketEndpoint(path: nil) { connection, inbound, _ in
                 await connection.run(inbound: inbound) { message in
                     switch message {
@@ -31,7 +31,7 @@ struct WSEcho {
                 }
             }
             endpoint.configuration = configuration
-            var server = HTTPServer(host: host, port: port, responder: NotFound(), logger: logger)
+            var server = HTTPServer(host: address.host, port: address.port, responder: NotFound(), logger: logger)
             server.webSocket = endpoint
             try await server.run()
         case ("client", 2), ("client", 3):

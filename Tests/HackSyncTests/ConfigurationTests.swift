@@ -1,3 +1,4 @@
+import HTTP
 import Postgres
 import Search
 import Server
@@ -26,10 +27,10 @@ import Testing
     }
 
     @Test func listenAddressesParse() throws {
-        #expect(try HackSyncConfiguration.parseListenAddress("127.0.0.1:8080") == ("127.0.0.1", 8080))
-        #expect(try HackSyncConfiguration.parseListenAddress("[::1]:9000") == ("::1", 9000))
-        #expect(try HackSyncConfiguration.parseListenAddress(":80") == ("0.0.0.0", 80))
-        #expect(throws: (any Error).self) { try HackSyncConfiguration.parseListenAddress("localhost") }
-        #expect(throws: (any Error).self) { try HackSyncConfiguration.parseListenAddress("h:99999") }
+        #expect(try ListenAddress(parsing: "127.0.0.1:8080") == ListenAddress(host: "127.0.0.1", port: 8080))
+        #expect(try ListenAddress(parsing: "[::1]:9000") == ListenAddress(host: "::1", port: 9000))
+        #expect(try ListenAddress(parsing: ":80") == ListenAddress(host: "0.0.0.0", port: 80))
+        #expect(throws: (any Error).self) { try ListenAddress(parsing: "localhost") }
+        #expect(throws: (any Error).self) { try ListenAddress(parsing: "h:99999") }
     }
 }

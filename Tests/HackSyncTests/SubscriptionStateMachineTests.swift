@@ -1,3 +1,4 @@
+import Model
 @testable import Realtime
 import Sync
 import Testing

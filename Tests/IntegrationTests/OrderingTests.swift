@@ -1,4 +1,4 @@
-import Realtime
+import Model
 import Foundation
 import Logging
 import Postgres

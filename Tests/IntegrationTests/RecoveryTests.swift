@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Search
 import Server
 import Sync

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Postgres
 import Server
 import Sync

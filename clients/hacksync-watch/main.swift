@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Model
 import NIOCore
 import NIOHTTP1
-import Realtime
 import WebSocket
 
 /// Watches HackSync's live document events in the terminal.

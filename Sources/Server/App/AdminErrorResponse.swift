@@ -1,3 +1,4 @@
+import HTTP
 import Logging
 import NIOHTTP1
 

@@ -1,6 +1,6 @@
+import HTTP
 import Logging
 import NIOCore
-import Realtime
 import NIOHTTP1
 import Search
 import Sync

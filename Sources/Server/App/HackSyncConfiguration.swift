@@ -35,16 +35,6 @@ public struct HackSyncConfiguration: Sendable {
         self.databaseURL = databaseURL
         self.elasticsearchURL = elasticsearchURL
     }
-
-    /// Parses `host:port` (or `[v6]:port`, or `:port`).
-    public static func parseListenAddress(_ text: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ConfigurationError(message: "listen address must be host:port, got \(text)")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
-    }
 }
 
 public struct ConfigurationError: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTP
 import Logging
 import NIOHTTP1
 import Prometheus

@@ -1,5 +1,7 @@
 import Foundation
+import HTTP
 import Logging
+import Model
 import NIOHTTP1
 import Postgres
 import Realtime

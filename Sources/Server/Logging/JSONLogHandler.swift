@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Realtime
+import Model
 import Synchronization
 
 /// One JSON object per line: `ts` (UTC, milliseconds), `level`, `logger`,

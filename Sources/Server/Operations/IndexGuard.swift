@@ -1,4 +1,5 @@
 import Logging
+import Model
 import Postgres
 import Search
 import ServiceLifecycle

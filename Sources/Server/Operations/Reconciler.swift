@@ -1,7 +1,7 @@
 import Foundation
 import Logging
+import Model
 import Postgres
-import Realtime
 import Search
 import Sync
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Model
 import Postgres
 
 /// Sets up, and takes down, logical replication of the platform tables from

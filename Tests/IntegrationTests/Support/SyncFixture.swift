@@ -1,3 +1,4 @@
+import Model
 import Realtime
 import AsyncHTTPClient
 import Foundation

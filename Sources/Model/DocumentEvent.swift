@@ -27,8 +27,3 @@ public struct DocumentEvent: Sendable, Equatable {
         self.at = at
     }
 }
-
-/// Receives document events as they are settled, in seq order.
-public protocol EventSink: Sendable {
-    func publish(_ events: [DocumentEvent])
-}

@@ -1,5 +1,3 @@
-import Sync
-
 /// What a subscriber asked for on one channel.
 public struct Subscription: Sendable, Equatable {
     public var channel: Entity

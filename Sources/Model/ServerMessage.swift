@@ -1,6 +1,3 @@
-import NIOCore
-import Sync
-
 /// Messages the server sends, as JSON text.
 public enum ServerMessage {
     public static func subscribed(_ s: Subscription) -> String {

@@ -1,5 +1,5 @@
 import Logging
-import Realtime
+import Model
 import NIOCore
 import NIOHTTP1
 import WebSocket

@@ -1,6 +1,7 @@
+import Foundation
+import Model
 import NIOCore
 import NIOHTTP1
-import Realtime
 
 /// A complete HTTP request as the admin routes see it.
 public struct HTTPRequest: Sendable {
@@ -87,5 +88,3 @@ public struct HTTPResponse: Sendable {
 public protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest) async -> HTTPResponse
 }
-
-import Foundation

@@ -1,5 +1,3 @@
-import Sync
-
 /// A message from a subscriber, parsed and validated.
 public enum ClientRequest: Equatable, Sendable {
     case subscribe(Subscription)
