@@ -65,7 +65,12 @@ def test_dashboard_shows_health_live_changes_dead_letters_and_an_outage():
             page = browser.new_page(viewport={"width": 1400, "height": 1250})
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            # The page's policy allows only its own files: anything inline would be refused (and logged).
+            page.on("console", lambda message: errors.append(message.text)
+                    if "Content Security Policy" in message.text else None)
             page.goto(service.url + "/")
+            # The stylesheet and the script are separate files, and both apply.
+            assert page.eval_on_selector("body", "e => getComputedStyle(e).backgroundColor") == "rgb(15, 20, 25)"
 
             # Live values arrive.
             expect(page.locator("#health")).to_have_text("ready", timeout=20_000)

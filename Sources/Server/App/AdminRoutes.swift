@@ -30,8 +30,8 @@ public struct AdminRoutes: HTTPResponder {
         if let status, let response = await status.respond(to: request) { return response }
         if let operations, let response = await operations.respond(to: request) { return response }
         switch (request.method, request.path) {
-        case (.GET, "/"), (.HEAD, "/"), (.GET, "/dashboard"):
-            return Self.dashboard()
+        case (.GET, "/"), (.HEAD, "/"), (.GET, "/dashboard"), (.GET, "/dashboard.css"), (.GET, "/dashboard.js"):
+            return Dashboard.response(for: request.path) ?? .error(.notFound, "no route for \(request.method) \(request.path)")
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return health()
         case (.GET, "/metrics"):
@@ -41,18 +41,6 @@ public struct AdminRoutes: HTTPResponder {
         default:
             return .error(.notFound, "no route for \(request.method) \(request.path)")
         }
-    }
-
-    /// The dashboard page, locked down: its own scripts and styles only,
-    /// requests to this origin and its WebSocket, never framed.
-    static func dashboard() -> HTTPResponse {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
-        headers.add(name: "Cache-Control", value: "no-cache")
-        headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        headers.add(name: "Content-Security-Policy", value:
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'")
-        return HTTPResponse(headers: headers, body: ByteBuffer(string: DashboardPage.html))
     }
 
     /// A request to /ws that was not upgraded: say why, with the status the
