@@ -3,7 +3,8 @@ import NIOCore
 import Synchronization
 
 /// One open WebSocket connection over an async NIO channel: reads and parses
-/// frames, runs them through the state machine, and sends messages.
+/// frames, runs them and the clock through the state machine, and performs
+/// what it decides (pongs, pings, close frames, disconnects); sends messages.
 /// Writes may come from any task; each frame is written as one buffer, so
 /// frames never interleave.
 public final class WebSocketConnection: Sendable {
@@ -15,8 +16,11 @@ public final class WebSocketConnection: Sendable {
 
     private struct State {
         var machine: WebSocketStateMachine
-        var lastReceived: ContinuousClock.Instant
         var closeCode: WebSocketCloseCode?
+        /// The timer task, waiting for its next deadline; resumed early when
+        /// `close` moves the deadline.
+        var timerWaiter: CheckedContinuation<Void, Never>?
+        var deadlineMoved = false
     }
     private let state: Mutex<State>
     /// Our own compressor (client role keeps context unless told otherwise).
@@ -30,9 +34,10 @@ public final class WebSocketConnection: Sendable {
         self.deflate = deflate
         self.configuration = configuration
         self.logger = logger
-        state = Mutex(State(
-            machine: WebSocketStateMachine(role: role, maxMessageSize: configuration.maxMessageSize, deflate: deflate),
-            lastReceived: .now))
+        state = Mutex(State(machine: WebSocketStateMachine(
+            role: role, maxMessageSize: configuration.maxMessageSize, deflate: deflate,
+            pingInterval: configuration.pingInterval, idleTimeout: configuration.idleTimeout,
+            closeTimeout: configuration.closeTimeout)))
         compressor = Mutex(nil)
     }
 
@@ -40,51 +45,60 @@ public final class WebSocketConnection: Sendable {
     public var closeCode: WebSocketCloseCode? { state.withLock { $0.closeCode } }
 
     /// Reads until the connection closes, calling `onMessage` for each message
-    /// in order. Returns when the close handshake finished or the peer vanished.
+    /// in order. Returns when the close handshake finished, the peer vanished,
+    /// or the peer left our close unanswered past `closeTimeout` (the caller
+    /// then closes the channel).
     public func run<Inbound: AsyncSequence & Sendable>(
         inbound: Inbound,
         onMessage: @escaping @Sendable (WebSocketStateMachine.Message) async -> Void
     ) async where Inbound.Element == ByteBuffer {
+        await withTaskGroup(of: Void.self) { group in
+            // Whichever ends first ends the other: the timers end only on an unanswered close.
+            group.addTask { await self.runTimers() }
+            group.addTask { await self.read(inbound, onMessage: onMessage) }
+            await group.next()
+            group.cancelAll()
+        }
+        state.withLock {
+            if $0.closeCode == nil { $0.closeCode = .abnormal }
+            _ = $0.machine.fail(.abnormal, "")
+        }
+        outbound.finish()
+    }
+
+    private func read<Inbound: AsyncSequence & Sendable>(
+        _ inbound: Inbound,
+        onMessage: @escaping @Sendable (WebSocketStateMachine.Message) async -> Void
+    ) async where Inbound.Element == ByteBuffer {
         let parser = FrameParser(role: role, maxFrameSize: configuration.maxFrameSize)
         var buffer = ByteBuffer()
-        await withTaskGroup(of: Void.self) { group in
-            if let interval = configuration.pingInterval {
-                group.addTask { await self.keepAlive(every: interval) }
-            }
-            do {
-                reading: for try await chunk in inbound {
-                    var chunk = chunk
-                    buffer.writeBuffer(&chunk)
-                    state.withLock { $0.lastReceived = .now }
-                    while true {
-                        let frame: WebSocketFrame?
-                        do throws(WebSocketProtocolError) {
-                            frame = try parser.parse(&buffer)
-                        } catch {
-                            let action = state.withLock { $0.machine.fail(error.closeCode, error.reason) }
-                            await perform(action)
-                            break reading
-                        }
-                        guard let frame else { break }
-                        let action = state.withLock { $0.machine.receive(frame) }
-                        if case .deliver(let message) = action {
-                            await onMessage(message)
-                        } else {
-                            await perform(action)
-                        }
-                        if isClosed { break reading }
+        do {
+            reading: for try await chunk in inbound {
+                var chunk = chunk
+                buffer.writeBuffer(&chunk)
+                state.withLock { $0.machine.received(at: .now) }
+                while true {
+                    let frame: WebSocketFrame?
+                    do throws(WebSocketProtocolError) {
+                        frame = try parser.parse(&buffer)
+                    } catch {
+                        let action = state.withLock { $0.machine.fail(error.closeCode, error.reason) }
+                        await perform(action)
+                        break reading
                     }
-                    buffer.discardReadBytes()
+                    guard let frame else { break }
+                    let action = state.withLock { $0.machine.receive(frame) }
+                    if case .deliver(let message) = action {
+                        await onMessage(message)
+                    } else {
+                        await perform(action)
+                    }
+                    if isClosed { break reading }
                 }
-            } catch {
-                logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
+                buffer.discardReadBytes()
             }
-            state.withLock {
-                if $0.closeCode == nil { $0.closeCode = .abnormal }
-                _ = $0.machine.fail(.abnormal, "")
-            }
-            outbound.finish()
-            group.cancelAll()
+        } catch {
+            logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
         }
     }
 
@@ -133,19 +147,14 @@ public final class WebSocketConnection: Sendable {
     /// Starts the close handshake; `run` returns once the peer answers or
     /// `closeTimeout` passes.
     public func close(_ code: WebSocketCloseCode = .normal, reason: String = "") async {
-        let shouldSend = state.withLock { s -> Bool in
-            guard s.machine.phase == .open else { return false }
-            s.machine.closeSent()
-            s.closeCode = code
-            return true
+        let result = state.withLock { s -> WebSocketStateMachine.CloseResult in
+            let result = s.machine.close(at: .now)
+            if result == .sendClose { s.closeCode = code }
+            return result
         }
-        guard shouldSend else { return }
+        guard result == .sendClose else { return }
+        wakeTimer()
         try? await write(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code, reason: reason)))
-        let timeout = configuration.closeTimeout
-        Task { [outbound] in
-            try? await Task.sleep(for: timeout)
-            outbound.finish()
-        }
     }
 
     private var isClosing: Bool { state.withLock { $0.machine.phase != .open } }
@@ -171,16 +180,63 @@ public final class WebSocketConnection: Sendable {
         try await outbound.write(FrameEncoder.encode(frame, maskKey: maskKey))
     }
 
-    private func keepAlive(every interval: Duration) async {
+    /// Performs the state machine's timing: pings, the idle close, the
+    /// close handshake's timeout. Ends with the connection.
+    private func runTimers() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled || isClosing { return }
-            let idle = state.withLock { ContinuousClock.now - $0.lastReceived }
-            if idle >= configuration.idleTimeout {
-                await close(.goingAway, reason: "idle timeout")
-                return
+            await waitForTimer(until: state.withLock { $0.machine.nextTimer })
+            if Task.isCancelled { return }
+            switch state.withLock({ $0.machine.timerFired(at: .now) }) {
+            case .none:
+                continue
+            case .sendPing:
+                try? await write(WebSocketFrame(opcode: .ping))
+            case .closeIdle:
+                state.withLock { if $0.closeCode == nil { $0.closeCode = .goingAway } }
+                try? await write(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(.goingAway, reason: "idle timeout")))
+            case .disconnect:
+                return  // `run` stops reading and returns; the channel closes
             }
-            try? await write(WebSocketFrame(opcode: .ping))
         }
+    }
+
+    /// Returns at `deadline` (never, if nil), when `close` moved the
+    /// deadline, or when the task is cancelled.
+    private func waitForTimer(until deadline: ContinuousClock.Instant?) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let now = self.state.withLock { s -> Bool in
+                            if s.deadlineMoved || Task.isCancelled {
+                                s.deadlineMoved = false
+                                return true
+                            }
+                            s.timerWaiter = continuation
+                            return false
+                        }
+                        if now { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.wakeTimer()
+                }
+            }
+            if let deadline { group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) } }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Wakes the timer task to look at the (new) deadline.
+    private func wakeTimer() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let waiter = s.timerWaiter else {
+                s.deadlineMoved = true
+                return nil
+            }
+            s.timerWaiter = nil
+            return waiter
+        }
+        waiter?.resume()
     }
 }

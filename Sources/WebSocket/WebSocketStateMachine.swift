@@ -2,9 +2,13 @@ import NIOCore
 
 /// The receiving side of a WebSocket connection (RFC 6455 §5–7, RFC 7692):
 /// reassembles fragmented messages, inflates compressed ones, validates text
-/// as it arrives, answers pings and runs the close handshake. Frames in,
-/// actions out; the I/O shell performs the actions.
+/// as it arrives, answers pings and runs the close handshake; and its timing:
+/// when to ping, when a silent peer is given up, when an unanswered close
+/// ends the connection. Frames and the time in, actions out; the I/O shell
+/// performs the actions and calls `timerFired` at `nextTimer`.
 public struct WebSocketStateMachine {
+    public typealias Instant = ContinuousClock.Instant
+
     public enum Phase: Sendable, Equatable {
         case open
         /// We sent a close frame and wait for the peer's.
@@ -27,6 +31,25 @@ public struct WebSocketStateMachine {
         case disconnect
     }
 
+    /// What `close(at:)` decided.
+    public enum CloseResult: Sendable, Equatable {
+        /// Send the close frame; the peer has until `nextTimer` to answer.
+        case sendClose
+        /// A close handshake is already under way (or over): send nothing.
+        case alreadyClosing
+    }
+
+    /// What `timerFired(at:)` decided.
+    public enum TimerAction: Sendable, Equatable {
+        case none
+        case sendPing
+        /// Nothing arrived for the idle timeout: send a close frame (1001) and
+        /// wait for the answer as after `close(at:)`.
+        case closeIdle
+        /// The peer did not answer our close in time: close TCP.
+        case disconnect
+    }
+
     public private(set) var phase: Phase = .open
     public let maxMessageSize: Int
     let deflate: DeflateParameters?
@@ -44,9 +67,25 @@ public struct WebSocketStateMachine {
     /// when the peer does not keep context, so idle connections hold none.
     private var inflater: Inflater?
 
-    public init(role: FrameParser.Role, maxMessageSize: Int, deflate: DeflateParameters?) {
+    /// How often an idle connection is pinged (nil: never), when a silent
+    /// peer is given up, and how long our close waits for the peer's.
+    let pingInterval: Duration?
+    let idleTimeout: Duration
+    let closeTimeout: Duration
+    private var lastReceived: Instant
+    private var nextPing: Instant?
+    private var closeDeadline: Instant?
+
+    public init(role: FrameParser.Role, maxMessageSize: Int, deflate: DeflateParameters?,
+                pingInterval: Duration? = nil, idleTimeout: Duration = .seconds(75), closeTimeout: Duration = .seconds(5),
+                now: Instant = .now) {
         self.maxMessageSize = maxMessageSize
         self.deflate = deflate
+        self.pingInterval = pingInterval
+        self.idleTimeout = idleTimeout
+        self.closeTimeout = closeTimeout
+        lastReceived = now
+        nextPing = pingInterval.map { now + $0 }
         if let deflate {
             peerKeepsContext = role == .server ? !deflate.clientNoContextTakeover : !deflate.serverNoContextTakeover
         } else {
@@ -57,9 +96,48 @@ public struct WebSocketStateMachine {
     /// Whether a decompressor is allocated now (for memory accounting).
     public var holdsInflater: Bool { inflater != nil }
 
-    /// Records that we sent a close frame (e.g. shutting down, slow consumer).
-    public mutating func closeSent() {
-        if phase == .open { phase = .closeSent }
+    /// Something arrived from the peer: it is alive.
+    public mutating func received(at now: Instant) {
+        lastReceived = now
+    }
+
+    /// We start the close handshake (shutting down, slow consumer).
+    public mutating func close(at now: Instant) -> CloseResult {
+        guard phase == .open else { return .alreadyClosing }
+        phase = .closeSent
+        closeDeadline = now + closeTimeout
+        return .sendClose
+    }
+
+    /// When `timerFired` next has something to decide; nil when nothing is
+    /// scheduled (closed, or open without pings).
+    public var nextTimer: Instant? {
+        switch phase {
+        case .open: nextPing
+        case .closeSent: closeDeadline
+        case .closed: nil
+        }
+    }
+
+    public mutating func timerFired(at now: Instant) -> TimerAction {
+        switch phase {
+        case .closed:
+            return .none
+        case .closeSent:
+            guard let closeDeadline, now >= closeDeadline else { return .none }
+            phase = .closed
+            partial = nil
+            inflater = nil
+            return .disconnect
+        case .open:
+            guard let pingInterval, let due = nextPing, now >= due else { return .none }
+            if now - lastReceived >= idleTimeout {
+                _ = close(at: now)
+                return .closeIdle
+            }
+            nextPing = now + pingInterval
+            return .sendPing
+        }
     }
 
     public mutating func receive(_ frame: WebSocketFrame) -> Action {

@@ -62,7 +62,8 @@ import WebSocket
 
     @Test func afterWeSentCloseThePeersCloseEndsTheConnection() {
         var m = machine()
-        m.closeSent()
+        #expect(m.close(at: .now) == .sendClose)
+        #expect(m.close(at: .now) == .alreadyClosing)
         #expect(m.receive(WebSocketFrame(opcode: .ping)) == .none)
         #expect(m.receive(WebSocketFrame(opcode: .close)) == .disconnect)
     }
@@ -77,5 +78,58 @@ import WebSocket
         let last = WebSocketFrame(fin: true, opcode: .continuation, payload: compressed.getSlice(at: half, length: compressed.readableBytes - half)!)
         #expect(m.receive(last) == .deliver(.text(ByteBuffer(string: text))))
         #expect(!m.holdsInflater, "an idle connection holds no zlib state")
+    }
+
+    // Timing: the clock is passed in, so these run in no time.
+    let start = ContinuousClock.now
+    func timed() -> WebSocketStateMachine {
+        WebSocketStateMachine(role: .server, maxMessageSize: 1 << 20, deflate: nil, pingInterval: .seconds(30),
+                              idleTimeout: .seconds(75), closeTimeout: .seconds(5), now: start)
+    }
+
+    @Test func anIdleConnectionIsPingedThenClosedWhenNothingComesBack() {
+        var m = timed()
+        #expect(m.nextTimer == start + .seconds(30))
+        #expect(m.timerFired(at: start + .seconds(29)) == .none)
+        #expect(m.timerFired(at: start + .seconds(30)) == .sendPing)
+        #expect(m.nextTimer == start + .seconds(60))
+        #expect(m.timerFired(at: start + .seconds(60)) == .sendPing)
+        // 90 s without a byte from the peer (two pongs missed): close 1001, then wait for its answer.
+        #expect(m.timerFired(at: start + .seconds(90)) == .closeIdle)
+        #expect(m.phase == .closeSent)
+        #expect(m.nextTimer == start + .seconds(95))
+        #expect(m.timerFired(at: start + .seconds(94)) == .none)
+        #expect(m.timerFired(at: start + .seconds(95)) == .disconnect)
+        #expect(m.phase == .closed)
+        #expect(m.nextTimer == nil)
+    }
+
+    @Test func whatArrivesKeepsTheConnectionAlive() {
+        var m = timed()
+        #expect(m.timerFired(at: start + .seconds(30)) == .sendPing)
+        m.received(at: start + .seconds(31))  // the pong
+        #expect(m.timerFired(at: start + .seconds(60)) == .sendPing)
+        #expect(m.timerFired(at: start + .seconds(90)) == .sendPing)  // 59 s since the pong
+        #expect(m.timerFired(at: start + .seconds(120)) == .closeIdle)
+    }
+
+    @Test func anAnsweredCloseNeedsNoTimeoutAndAnUnansweredOneDisconnects() {
+        var answered = timed()
+        #expect(answered.close(at: start + .seconds(1)) == .sendClose)
+        #expect(answered.nextTimer == start + .seconds(6))
+        #expect(answered.receive(WebSocketFrame(opcode: .close)) == .disconnect)
+        #expect(answered.nextTimer == nil)
+        #expect(answered.timerFired(at: start + .seconds(6)) == .none)
+
+        var unanswered = timed()
+        #expect(unanswered.close(at: start + .seconds(1)) == .sendClose)
+        #expect(unanswered.timerFired(at: start + .seconds(30)) == .disconnect)  // no ping while closing
+    }
+
+    @Test func withoutAPingIntervalOnlyACloseSchedulesATimer() {
+        var m = machine()
+        #expect(m.nextTimer == nil)
+        _ = m.close(at: start)
+        #expect(m.nextTimer == start + .seconds(5))
     }
 }
