@@ -3,6 +3,7 @@ binary, and the independent `websockets` client (not our own WebSocket code)."""
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import time
@@ -44,7 +45,7 @@ class Service:
             self.db_url = urlunparse(parts._replace(path="/" + self.db_name, netloc=f"{user}:{db_password}@{netloc}"))
         self.extra_env = env or {}
         subprocess.run([BINARY, "migrate", "--database-url", self.db_url], check=True, capture_output=True)
-        self.port = free_port()
+        self.port = 0  # the first start binds any free port and logs it; restarts reuse it
         self.prefix = "py" + suffix + "_"
         self.log = open(f"/tmp/hacksync-{self.db_name}.log", "w")
         self.extra_args = extra_args
@@ -54,6 +55,8 @@ class Service:
 
     def start(self):
         env = dict(os.environ, HACKSYNC_PRIVATE_TOKEN=TOKEN, **self.extra_env)
+        self.log.flush()
+        offset = os.path.getsize(self.log.name)  # a restart appends: look only at its own lines
         self.process = subprocess.Popen(
             [BINARY, "serve", "--database-url", self.db_url, "--elasticsearch-url", self.elasticsearch_url,
              "--listen", f"127.0.0.1:{self.port}", "--index-prefix", self.prefix, "--catch-up-interval", "0.2",
@@ -61,13 +64,17 @@ class Service:
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
+            if self.process.poll() is not None:
+                break
+            with open(self.log.name) as log:
+                log.seek(offset)
+                bound = re.search(r'http\.address(?:=|":")127\.0\.0\.1:(\d+)', log.read())  # text or JSON lines
+            if not bound:
+                time.sleep(0.05)
+                continue
+            self.port = int(bound.group(1))
             if not self.require_healthy:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return  # it answers: that is all an unhealthy-on-purpose test needs
-                except OSError:
-                    time.sleep(0.1)
-                    continue
+                return  # it listens: that is all an unhealthy-on-purpose test needs
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=5) as r:
                     if r.status == 200:

@@ -1,6 +1,7 @@
 """The `hacksync-watch` CLI, end to end against the real service."""
 import json
 import os
+import select
 import subprocess
 import time
 
@@ -11,12 +12,45 @@ def start_watch(service, *args):
     return subprocess.Popen([WATCH, "--url", service.ws, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def read_until(watch, predicate, timeout=20):
+    """The watch's stdout lines up to and including the first that satisfies
+    `predicate` (what the test waits for, observed instead of slept for).
+    Reads the pipe unbuffered, so select() sees every byte; whatever follows
+    that line stays in `watch.pending` for the caller's final read."""
+    pending = getattr(watch, "pending", "")
+    lines, deadline = [], time.time() + timeout
+    while True:
+        while "\n" in pending:
+            line, pending = pending.split("\n", 1)
+            lines.append(line + "\n")
+            if predicate(line):
+                watch.pending = pending
+                return lines
+        remaining = deadline - time.time()
+        ready, _, _ = select.select([watch.stdout.fileno()], [], [], max(0, remaining))
+        chunk = os.read(watch.stdout.fileno(), 65536).decode() if ready else ""
+        if not chunk:
+            raise AssertionError("the watch never printed what the test waits for: " + "".join(lines) + pending)
+        pending += chunk
+
+
+def finish(watch, seen, timeout):
+    """Waits for the watch to exit: all its stdout (including what `seen` and
+    `read_until` already read) and its stderr."""
+    out, err = watch.communicate(timeout=timeout)
+    return "".join(seen) + getattr(watch, "pending", "") + out, err
+
+
+def subscribed(line):
+    return "subscribed" in line
+
+
 def test_watch_prints_readable_events(service):
     watch = start_watch(service, "--channel", "users", "--limit", "2")
-    time.sleep(1)
+    seen = read_until(watch, subscribed)
     service.sql("INSERT INTO users (username, email, name) VALUES ('ada', 'ada@x', 'Ada Lovelace')")
     service.sql("UPDATE users SET name = 'Ada King' WHERE username = 'ada'")
-    out, err = watch.communicate(timeout=30)
+    out, err = finish(watch, seen, timeout=30)
     lines = [l for l in out.splitlines() if "users/" in l]
     assert len(lines) == 2, out + err
     assert "insert" in lines[0] and "Ada Lovelace" in lines[0] and "@ada" in lines[0]
@@ -27,26 +61,26 @@ def test_watch_prints_readable_events(service):
 def test_watch_filters_and_prints_json(service):
     h = service.sql("INSERT INTO hackathons (name) VALUES ('H') RETURNING id")
     watch = start_watch(service, "--channel", "projects", "--where", f"hackathon.id={h}", "--events", "insert", "--json", "--limit", "1")
-    time.sleep(1)
+    seen = read_until(watch, subscribed)
     other = service.sql("INSERT INTO hackathons (name) VALUES ('Other') RETURNING id")
     service.sql(f"INSERT INTO projects (hackathon_id, name) VALUES ({other}, 'no'), ({h}, 'yes')")
-    out, _ = watch.communicate(timeout=30)
+    out, _ = finish(watch, seen, timeout=30)
     events = [json.loads(l) for l in out.splitlines() if '"type":"event"' in l]
     assert [e["data"]["name"] for e in events] == ["yes"]
 
 
 def test_watch_reconnects_and_resumes_without_gap_or_duplicate(service):
     watch = start_watch(service, "--channel", "users", "--json", "--limit", "6")
-    time.sleep(1)
+    seen = read_until(watch, subscribed)
     for i in range(3):
         service.sql(f"INSERT INTO users (username, email) VALUES ('before{i}', 'b{i}@x')")
-    time.sleep(1.5)
+    seen += read_until(watch, lambda line: "before2" in line)  # all three arrived live
     service.process.terminate()
     service.process.wait(timeout=10)
     for i in range(3):  # written while the service is down
         service.sql(f"INSERT INTO users (username, email) VALUES ('after{i}', 'a{i}@x')")
     service.start()
-    out, err = watch.communicate(timeout=60)
+    out, err = finish(watch, seen, timeout=60)
     names = [json.loads(l)["data"]["username"] for l in out.splitlines() if '"type":"event"' in l]
     assert names == ["before0", "before1", "before2", "after0", "after1", "after2"], out + err
     assert "reconnecting" in err

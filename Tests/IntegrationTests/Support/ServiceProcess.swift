@@ -9,17 +9,17 @@ final class ServiceProcess: @unchecked Sendable {
     private let binary: String
     private let arguments: [String]
     private var child: ChildProcess?
-    let port: Int
+    /// The port it bound (it listens on port 0 and logs what it got), once started.
+    private(set) var port = 0
     let logFile: URL
 
     init(fixture: SyncFixture) throws {
         guard let binary = TestEnvironment.binary else { throw TestSetupError("HACKSYNC_TEST_BINARY is not set") }
         self.binary = binary
-        port = try freePort()
-        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("hacksync-\(fixture.databaseName)-\(port).log")
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("hacksync-\(fixture.databaseName)-\(UInt32.random(in: 0...UInt32.max)).log")
         arguments = [
             "serve", "--database-url", fixture.databaseURL, "--elasticsearch-url", fixture.elasticsearchURL,
-            "--listen", "127.0.0.1:\(port)", "--index-prefix", fixture.prefix, "--catch-up-interval", "0.2",
+            "--listen", "127.0.0.1:0", "--index-prefix", fixture.prefix, "--catch-up-interval", "0.2",
         ]
     }
 
@@ -30,6 +30,12 @@ final class ServiceProcess: @unchecked Sendable {
         child = try ChildProcess(binary, arguments, output: logFile.path)
         try await eventually(timeout: .seconds(20), "hacksync /readyz") {
             guard self.isRunning else { return "exited: \(self.log.suffix(2000))" }
+            if self.port == 0 {
+                guard let bound = self.log.firstMatch(of: /http\.address=127\.0\.0\.1:(\d+)/).flatMap({ Int($0.1) }) else {
+                    return "not listening yet"
+                }
+                self.port = bound
+            }
             let status = try? await self.get("/readyz").status
             return status == 200 ? nil : "status \(status.map(String.init) ?? "none")"
         }
@@ -63,16 +69,29 @@ final class ServiceProcess: @unchecked Sendable {
     }
 }
 
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    guard bound == 0 else { throw TestSetupError("bind failed") }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+/// A port on 127.0.0.1 that refuses connections for as long as this value
+/// lives: bound, never listening, so nobody else can take it meanwhile
+/// (a port found by bind-then-close could be taken by the time it is used).
+final class RefusingPort {
+    private let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else {
+            close(fd)
+            throw TestSetupError("bind failed")
+        }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }
