@@ -21,6 +21,11 @@ public final class PostgresConnection: @unchecked Sendable {
     private static let maxPreparedStatements = 128
     /// The LISTEN poll loop's stop flag, while one runs on `queue`.
     private let pollLoop = Mutex<StopFlag?>(nil)
+    /// libpq's connection status as of the last call on `queue`: read without
+    /// waiting for the queue (a query may hold it for long).
+    private let healthy = Atomic<Bool>(true)
+    /// The backend's process id (for tests that terminate it); fixed for the connection's life.
+    public let backendPID: Int32
     public let logger: Logger
 
     /// A libpq handle crossing from the connection's queue to its owner.
@@ -34,6 +39,7 @@ public final class PostgresConnection: @unchecked Sendable {
         self.queue = queue
         self.conn = conn
         self.logger = logger
+        backendPID = PQbackendPID(conn)
         let cancel = PQgetCancel(conn).map(PQHandle.init)
         cancelHandle.withLock { $0 = cancel }
     }
@@ -113,6 +119,7 @@ public final class PostgresConnection: @unchecked Sendable {
             queue.async {
                 if let conn = self.conn { PQfinish(conn) }
                 self.conn = nil
+                self.healthy.store(false, ordering: .relaxed)
                 continuation.resume()
             }
         }
@@ -171,15 +178,8 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// True while libpq believes the connection is usable.
-    public var isHealthy: Bool {
-        queue.sync { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
-    }
-
-    /// The backend's process id (for tests that terminate it).
-    public var backendPID: Int32 {
-        queue.sync { conn.map { PQbackendPID($0) } ?? 0 }
-    }
+    /// True while libpq believes the connection is usable (as of its last call).
+    public var isHealthy: Bool { healthy.load(ordering: .relaxed) }
 
     private func run<T: Sendable>(_ work: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
         try await withTaskCancellationHandler {
@@ -189,7 +189,9 @@ public final class PostgresConnection: @unchecked Sendable {
                         continuation.resume(throwing: PostgresError(.closed, "connection is closed"))
                         return
                     }
-                    continuation.resume(with: Result { try work(conn) })
+                    let result = Result { try work(conn) }
+                    self.healthy.store(PQstatus(conn) == CONNECTION_OK, ordering: .relaxed)
+                    continuation.resume(with: result)
                 }
             }
         } onCancel: {
@@ -234,6 +236,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 }
                 if ready == 0 { continue }
                 if PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK {
+                    self.healthy.store(false, ordering: .relaxed)
                     emit(.failed(PostgresError(.connectionLost, String(cString: PQerrorMessage(conn)))))
                     return
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Postgres
 import Search
 import Server
 import Sync
@@ -104,7 +105,8 @@ import Testing
     @Test func aLostIndexIsRecreatedAndRefilledWithNoManualStep() async throws {
         try await SyncFixture.with(sync: false) { f in
             // Wired as in the service: the guard owns index creation.
-            let indexGuard = IndexGuard(databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger)
+            let indexGuard = IndexGuard(database: ManagedConnection(f.databaseURL, applicationName: "test-guard", logger: f.logger),
+                                        databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger)
             var configuration = SyncConfiguration()
             configuration.catchUpInterval = .milliseconds(200)
             configuration.retry = RetryPolicy(base: .milliseconds(50), cap: .seconds(1))

@@ -3,6 +3,7 @@ import Foundation
 import HTTP
 import Logging
 import NIOHTTP1
+import Postgres
 import Prometheus
 import Realtime
 import Search
@@ -37,13 +38,16 @@ public struct HackSyncService {
             "pg.url": "\(redactedDatabaseURL(configuration.databaseURL))",
             "es.url": "\(esURL)",
         ])
+        // One connection per role, each reopened after it breaks.
+        let database = configuration.databaseURL
         let hub = RealtimeHub(
             configuration: configuration.realtime,
-            log: PostgresEventLog(databaseURL: configuration.databaseURL, logger: logger),
+            log: PostgresEventLog(ManagedConnection(database, applicationName: "hacksync-events", logger: logger)),
             logger: logger)
         await hub.primeLatestSeq()
-        let store = PostgresChangeStore(databaseURL: configuration.databaseURL, logger: logger)
-        let indexGuard = IndexGuard(databaseURL: configuration.databaseURL, client: client, indexes: indexes, logger: logger)
+        let store = PostgresChangeStore(databaseURL: database, logger: logger)
+        let indexGuard = IndexGuard(database: ManagedConnection(database, applicationName: "hacksync-guard", logger: logger),
+                                    databaseURL: database, client: client, indexes: indexes, logger: logger)
         let reconciler = Reconciler(databaseURL: configuration.databaseURL, client: client, indexes: indexes, logger: logger)
         let maintenance = Maintenance(
             databaseURL: configuration.databaseURL, retention: configuration.retention,
@@ -65,7 +69,9 @@ public struct HackSyncService {
         let listener = ChangeListener(
             databaseURL: configuration.databaseURL, wake: wake, statistics: statistics,
             retry: configuration.sync.retry, logger: logger)
-        // One monitor for /api/status and /metrics: it remembers since when each slot waits.
+        // One connection for /api/status and /metrics (their queries are short), and one
+        // monitor: it remembers since when each slot waits.
+        let admin = ManagedConnection(database, applicationName: "hacksync-admin", logger: logger)
         let replication = ReplicationMonitor(stallAfter: configuration.replicationStallAfter)
         var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,
@@ -74,9 +80,9 @@ public struct HackSyncService {
                 operations: Operations(
                     databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
                     indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
-                status: StatusAPI(databaseURL: configuration.databaseURL, statistics: statistics, indexes: indexes, hub: hub,
+                status: StatusAPI(database: admin, statistics: statistics, indexes: indexes, hub: hub,
                                   replication: replication, logger: logger),
-                metrics: MetricsEndpoint(registry: metrics, databaseURL: configuration.databaseURL, hub: hub,
+                metrics: MetricsEndpoint(registry: metrics, database: admin, hub: hub,
                                          replication: replication, logger: logger),
                 logger: logger),
             logger: logger, onBound: onHTTPBound)

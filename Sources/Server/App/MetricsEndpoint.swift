@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
+import Postgres
 import Prometheus
 import Realtime
 import Sync
@@ -15,7 +16,7 @@ import Synchronization
 /// connections and messages sent (the hub).
 public final class MetricsEndpoint: Sendable {
     let registry: PrometheusCollectorRegistry
-    let database: SharedConnection
+    let database: ManagedConnection
     let hub: RealtimeHub?
     let replication: ReplicationMonitor
     let logger: Logger
@@ -24,11 +25,11 @@ public final class MetricsEndpoint: Sendable {
     /// Replication slots exported at the previous scrape (a dropped slot's series go away).
     private let exportedSlots = Mutex<Set<String>>([])
 
-    public init(registry: PrometheusCollectorRegistry, databaseURL: String, hub: RealtimeHub?,
+    public init(registry: PrometheusCollectorRegistry, database: ManagedConnection, hub: RealtimeHub?,
                 replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
         self.registry = registry
         self.replication = replication
-        self.database = SharedConnection(databaseURL: databaseURL, logger: logger)
+        self.database = database
         self.hub = hub
         self.logger = logger
     }

@@ -14,21 +14,21 @@ public struct StatusAPI: Sendable {
     let statistics: SyncStatistics
     let indexes: SearchIndexes
     let hub: RealtimeHub?
-    let database: SharedConnection
+    let database: ManagedConnection
     let replication: ReplicationMonitor
     /// Elasticsearch's cluster health, asked at most once a second however
     /// many pollers there are (under bulk load one call took up to 1 s).
     let search: RecentValue<Status.SearchState>
     let logger: Logger
 
-    public init(databaseURL: String, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?,
+    public init(database: ManagedConnection, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?,
                 replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
         self.replication = replication
         self.search = RecentValue(maxAge: .seconds(1)) { [indexes] in await Self.searchHealth(indexes) }
         self.statistics = statistics
         self.indexes = indexes
         self.hub = hub
-        self.database = SharedConnection(databaseURL: databaseURL, logger: logger)
+        self.database = database
         self.logger = logger
     }
 

@@ -17,7 +17,7 @@ import Sync
 /// It also starts index jobs on request (admin API) and owns index creation
 /// for the sync engine, so an index is never created without being refilled.
 public actor IndexGuard: Service {
-    let databaseURL: String
+    let database: ManagedConnection
     let client: ElasticsearchClient
     let indexes: SearchIndexes
     let builder: IndexBuilder
@@ -29,10 +29,11 @@ public actor IndexGuard: Service {
 
     private var running: [Entity: Task<Void, Never>] = [:]
     private var ensuring: Task<[Entity], any Error>?
-    private var connection: PostgresConnection?
 
-    public init(databaseURL: String, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
-        self.databaseURL = databaseURL
+    /// `database` is the guard's own connection; `databaseURL` opens the
+    /// connections of the index jobs it starts.
+    public init(database: ManagedConnection, databaseURL: String, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+        self.database = database
         self.client = client
         self.indexes = indexes
         self.builder = IndexBuilder(databaseURL: databaseURL, client: client, indexes: indexes, logger: logger)
@@ -51,7 +52,6 @@ public actor IndexGuard: Service {
             } catch {
                 // The sync reports an unreachable cluster; here it only delays the checks.
                 logger.debug("index check failed", metadata: ["error": "\(error)"])
-                await dropConnection()
             }
             tick += 1
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.checkInterval) }
@@ -59,7 +59,7 @@ public actor IndexGuard: Service {
         // Jobs stop at their checkpoint; the next start resumes them.
         for task in running.values { task.cancel() }
         for task in running.values { await task.value }
-        await dropConnection()
+        await database.close()
     }
 
     /// Makes sure every alias exists; a created (empty) index is refilled.
@@ -143,15 +143,6 @@ public actor IndexGuard: Service {
     }
 
     private func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
-        if connection == nil || connection?.isHealthy == false {
-            await dropConnection()
-            connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-guard", logger: logger)
-        }
-        return try await connection!.query(sql, parameters)
-    }
-
-    private func dropConnection() async {
-        if let connection { await connection.close() }
-        connection = nil
+        try await database.query(sql, parameters)
     }
 }

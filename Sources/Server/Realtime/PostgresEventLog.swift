@@ -6,14 +6,11 @@ import Sync
 
 /// `sync.events` as the realtime hub's `EventLog`, on its own connection
 /// (reopened after it breaks), so replays never wait behind the sync.
-public actor PostgresEventLog: EventLog {
-    let databaseURL: String
-    let logger: Logger
-    private var connection: PostgresConnection?
+public struct PostgresEventLog: EventLog {
+    let database: ManagedConnection
 
-    public init(databaseURL: String, logger: Logger) {
-        self.databaseURL = databaseURL
-        self.logger = logger
+    public init(_ database: ManagedConnection) {
+        self.database = database
     }
 
     public func events(channel: Entity, after: Int64, limit: Int) async throws -> [DocumentEvent] {
@@ -44,18 +41,6 @@ public actor PostgresEventLog: EventLog {
     }
 
     private func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
-        let connection: PostgresConnection
-        if let existing = self.connection, existing.isHealthy {
-            connection = existing
-        } else {
-            connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-events", logger: logger)
-            self.connection = connection
-        }
-        do {
-            return try await connection.query(sql, parameters)
-        } catch let error as PostgresError where error.isConnectionError {
-            self.connection = nil
-            throw error
-        }
+        try await database.query(sql, parameters)
     }
 }

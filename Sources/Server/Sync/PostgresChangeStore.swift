@@ -13,31 +13,42 @@ public actor PostgresChangeStore: ChangeStore {
     /// Session-level advisory lock held by the instance that syncs.
     public static let leaderLock: Int64 = 7_261_002
 
-    let databaseURL: String
-    let logger: Logger
-    /// Whether this store must hold the leader lock to work. Only readers
-    /// that never settle changes (tests, tools) go without it.
-    let requiresLeadership: Bool
-    private var connection: PostgresConnection?
-    /// Whether `connection` holds the wake-up lock (`armWakeUp`); released by
-    /// the next claim. A new connection holds nothing.
-    private var armed = false
+    let database: ManagedConnection
+    /// The connection that holds the wake-up lock (`armWakeUp`), released by
+    /// the next claim on it. A new connection holds nothing.
+    private weak var armedOn: PostgresConnection?
 
+    /// `requiresLeadership`: whether this store must hold the leader lock to
+    /// work. Only readers that never settle changes (tests, tools) go without it.
     public init(databaseURL: String, requiresLeadership: Bool = true, logger: Logger) {
-        self.databaseURL = databaseURL
-        self.requiresLeadership = requiresLeadership
-        self.logger = logger
+        database = ManagedConnection(databaseURL, applicationName: "hacksync-sync", logger: logger) { connection in
+            if requiresLeadership { try await Self.waitForLeadership(connection, logger: logger) }
+        }
+    }
+
+    /// Holds the connection until it owns the leader lock: a standby waits here.
+    static func waitForLeadership(_ connection: PostgresConnection, logger: Logger) async throws {
+        var announced = false
+        while try await connection.query("SELECT pg_try_advisory_lock($1)", [leaderLock]).scalar != "t" {
+            if !announced {
+                logger.notice("another hacksync instance holds the leader lock; waiting as standby")
+                announced = true
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+        if announced { logger.notice("leader lock acquired; syncing") }
     }
 
     public func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {
-        try await withConnection { connection in
+        let armedConnection = armedOn
+        let batch = try await database.with { connection -> ChangeBatch? in
+            // The claim releases the wake-up lock in the same round trip, if this connection holds it.
             let rows = try await connection.query(
                 """
                 SELECT version, seqs, extract(epoch FROM oldest)::float8, newest, entity, id, doc
                 FROM sync.next_batch($1, $2::bigint[], $3)
                 """,
-                [limit, Array(excluding), armed])
-            armed = false
+                [limit, Array(excluding), armedConnection === connection])
             guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1) else { return nil }
             let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
             let oldest = header.double(2).map { Date(timeIntervalSince1970: $0) }
@@ -50,26 +61,25 @@ public actor PostgresChangeStore: ChangeStore {
             return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, newestCapturedAt: header.string(3) ?? "",
                                documents: DocumentBatch(version: version, documents: documents))
         }
+        armedOn = nil
+        return batch
     }
 
     public func armWakeUp() async throws -> WakeUpArming {
-        try await withConnection { connection in
+        let (result, connection) = try await database.with { connection -> (WakeUpArming, PostgresConnection) in
             switch try await connection.query("SELECT sync.arm_wakeup()").scalar {
-            case "armed":
-                armed = true
-                return .armed
-            case "pending":
-                return .pending
-            case "writers":
-                return .writersInFlight
-            case let other:
-                throw PostgresError(.unexpectedResult, "sync.arm_wakeup() returned \(other ?? "NULL")")
+            case "armed": return (.armed, connection)
+            case "pending": return (.pending, connection)
+            case "writers": return (.writersInFlight, connection)
+            case let other: throw PostgresError(.unexpectedResult, "sync.arm_wakeup() returned \(other ?? "NULL")")
             }
         }
+        if result == .armed { armedOn = connection }
+        return result
     }
 
     public func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent] {
-        try await withConnection { connection in
+        try await database.with { connection in
             let rows = try await connection.query(
                 """
                 SELECT seq, entity, id, op, data, public_data,
@@ -89,37 +99,5 @@ public actor PostgresChangeStore: ChangeStore {
                                      publicData: row.string(5), at: row.string(6) ?? "")
             }
         }
-    }
-
-    /// Runs `body` on the leader connection, opening it (and waiting for the
-    /// leader lock) if needed; drops the connection when it broke.
-    private func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await currentConnection()
-        do {
-            return try await body(connection)
-        } catch let error as PostgresError where error.isConnectionError || !connection.isHealthy {
-            self.connection = nil
-            await connection.close()
-            throw error
-        }
-    }
-
-    private func currentConnection() async throws -> PostgresConnection {
-        if let connection, connection.isHealthy { return connection }
-        if let stale = connection { await stale.close() }
-        connection = nil
-        armed = false
-        let fresh = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-sync", logger: logger)
-        var announced = false
-        while requiresLeadership, try await fresh.query("SELECT pg_try_advisory_lock($1)", [Self.leaderLock]).scalar != "t" {
-            if !announced {
-                logger.notice("another hacksync instance holds the leader lock; waiting as standby")
-                announced = true
-            }
-            try await Task.sleep(for: .seconds(1))
-        }
-        if announced { logger.notice("leader lock acquired; syncing") }
-        connection = fresh
-        return fresh
     }
 }
