@@ -74,6 +74,7 @@ let package = Package(
         .target(
             name: "Search",
             dependencies: [
+                "Model",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,21 +1,26 @@
 import Model
-import Search
-import Sync
 
 /// One document to write: where, which, at which external version, and its
 /// JSON (nil deletes it).
-struct DocumentWrite: Sendable {
-    var target: String
-    var ref: DocumentRef
-    var version: Int64
-    var json: String?
+public struct DocumentWrite: Sendable {
+    public var target: String
+    public var ref: DocumentRef
+    public var version: Int64
+    public var json: String?
+
+    public init(target: String, ref: DocumentRef, version: Int64, json: String?) {
+        self.target = target
+        self.ref = ref
+        self.version = version
+        self.json = json
+    }
 }
 
 extension ElasticsearchClient {
     /// Writes documents in one bulk request and classifies every item, in
     /// order. The live sync and index builds both write through here.
     /// Throws `IndexWriteError` when the request as a whole failed.
-    func write(_ documents: [DocumentWrite]) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
+    public func write(_ documents: [DocumentWrite]) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
         guard !documents.isEmpty else { return [] }
         var request = BulkRequest()
         for document in documents {
@@ -41,7 +46,7 @@ extension ElasticsearchClient {
     }
 
     /// Classifies one bulk item.
-    static func outcome(of item: BulkResponse.Item) -> WriteOutcome {
+    public static func outcome(of item: BulkResponse.Item) -> WriteOutcome {
         switch item.status {
         case 200..<300:
             return .applied
