@@ -8,6 +8,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
+import jsonschema
 import pytest
 import yaml
 
@@ -15,6 +16,26 @@ from conftest import BINARY, Service, TOKEN, wait_until
 
 ADMIN = "test-admin-token"
 SPEC = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "..", "openapi.yaml")))
+
+
+def resolved(node):
+    """`node` with every `$ref` into this spec replaced by what it names."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = SPEC
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            return resolved(target)
+        return {key: resolved(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolved(value) for value in node]
+    return node
+
+
+def body_schema(operation, status):
+    """The JSON schema documented for `status`, or None (not JSON)."""
+    response = resolved(operation["responses"][str(status)])
+    return response.get("content", {}).get("application/json", {}).get("schema")
 
 
 def call(service, method, path, token=None, body=None):
@@ -45,6 +66,7 @@ def admin_service():
 
 
 def test_every_documented_operation_answers_a_documented_status(admin_service):
+    validated = []
     for path, operations in SPEC["paths"].items():
         if path == "/ws":
             continue  # the upgrade is covered by the realtime tests
@@ -61,6 +83,15 @@ def test_every_documented_operation_answers_a_documented_status(admin_service):
             assert str(status) in documented, f"{method.upper()} {path} answered {status} ({parsed}), documented {sorted(documented)}"
             if status >= 400:
                 assert set(parsed) >= {"error", "status"} and parsed["status"] == status, parsed
+            schema = body_schema(operation, status)
+            assert schema is not None or parsed is None, f"{method.upper()} {path} {status} answers JSON that openapi.yaml gives no schema"
+            if schema is not None:
+                try:
+                    jsonschema.validate(parsed, schema)
+                except jsonschema.ValidationError as error:
+                    pytest.fail(f"{method.upper()} {path} {status}: the body does not match openapi.yaml: {error.message} at {list(error.absolute_path)}")
+                validated.append(f"{method.upper()} {path} {status}")
+    assert len(validated) >= 14, validated
 
 
 def test_routes_that_are_not_documented_do_not_exist(admin_service):

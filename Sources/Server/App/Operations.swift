@@ -53,26 +53,26 @@ public struct Operations: Sendable {
             case (.GET, "dlq"):
                 let limit = try request.query["limit"].map { try Self.integer($0, "limit") } ?? 100
                 let all = request.query["all"].map { $0 == "true" || $0 == "1" } ?? false
-                return try Self.json(try await deadLetters.list(includeResolved: all, limit: limit))
+                return try AdminJSON.response(try await deadLetters.list(includeResolved: all, limit: limit))
             case (.GET, "dlq/:id"):
-                return try Self.json(try await deadLetters.show(try Self.integer(id, "id")))
+                return try AdminJSON.response(try await deadLetters.show(try Self.integer(id, "id")))
             case (.POST, "dlq/:id/retry"):
-                return try Self.json(try await deadLetters.retry(try Self.integer(id, "id")), status: .accepted)
+                return try AdminJSON.response(try await deadLetters.retry(try Self.integer(id, "id")), status: .accepted)
             case (.POST, "dlq/retry-all"):
                 return .json(#"{"retried":\#(try await deadLetters.retryAll())}"#, status: .accepted)
             case (.POST, "dlq/:id/discard"):
-                return try Self.json(try await deadLetters.discard(try Self.integer(id, "id")))
+                return try AdminJSON.response(try await deadLetters.discard(try Self.integer(id, "id")))
             case (.GET, "reindex"):
-                return try Self.json(try await jobs())
+                return try AdminJSON.response(try await jobs())
             case (.POST, "reindex"):
                 return try await startReindex(request)
             case (.POST, "reconcile"):
-                return try Self.json(try await reconciler.run())
+                return try AdminJSON.response(try await reconciler.run())
             case (.GET, "reconcile"):
                 guard let report = maintenance.snapshot.lastReconcile else {
                     return .error(.notFound, "no reconciliation has run yet; POST /api/reconcile runs one")
                 }
-                return try Self.json(report)
+                return try AdminJSON.response(report)
             case (_, "dlq"), (_, "dlq/:id"), (_, "dlq/:id/retry"), (_, "dlq/:id/discard"), (_, "dlq/retry-all"), (_, "reindex"), (_, "reconcile"):
                 return .error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
             default:
@@ -129,7 +129,7 @@ public struct Operations: Sendable {
             }
             return started
         }
-        return try Self.json(started, status: .accepted)
+        return try AdminJSON.response(started, status: .accepted)
     }
 
     func jobs() async throws -> [IndexJob] {
@@ -145,11 +145,5 @@ public struct Operations: Sendable {
 
     static func integer(_ text: String, _ name: String) throws -> Int {
         Int(try integer(text, name) as Int64)
-    }
-
-    static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) throws -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return .json(String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
     }
 }

@@ -43,8 +43,8 @@ public struct StatusAPI: Sendable {
         do {
             switch request.path {
             case "/readyz": return await readiness()
-            case "/api/status": return try Self.json(await status())
-            case "/api/changes": return try Self.json(try await changes(limit: Self.integer(request.query["limit"], "limit", default: 50, maximum: 1000)))
+            case "/api/status": return try AdminJSON.response(await status())
+            case "/api/changes": return try AdminJSON.response(try await changes(limit: Self.integer(request.query["limit"], "limit", default: 50, maximum: 1000)))
             default: return try await search(request)
             }
         } catch {
@@ -75,7 +75,7 @@ public struct StatusAPI: Sendable {
         if !statistics.snapshot.listening { reasons.append("not listening to Postgres notifications (yet)") }
         struct Readiness: Encodable { var ready: Bool; var reasons: [String] }
         let body = Readiness(ready: reasons.isEmpty, reasons: reasons)
-        return (try? Self.json(body, status: reasons.isEmpty ? .ok : .serviceUnavailable))
+        return (try? AdminJSON.response(body, status: reasons.isEmpty ? .ok : .serviceUnavailable))
             ?? .error(.internalServerError, "could not encode the readiness")
     }
 
@@ -258,13 +258,5 @@ public struct StatusAPI: Sendable {
             throw OperationError(.invalid, "\(name) must be an integer from 1 to \(maximum), got \(text)")
         }
         return number
-    }
-
-    static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) throws -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        return .json(String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
     }
 }

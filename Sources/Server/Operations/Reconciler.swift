@@ -61,7 +61,7 @@ public struct Reconciler: Sendable {
     public func run(_ entities: [Entity] = Entity.allCases, repair: Bool = true) async throws -> ReconcileReport {
         let clock = ContinuousClock()
         let start = clock.now
-        var report = ReconcileReport(startedAt: ISO8601DateFormatter().string(from: Date()))
+        var report = ReconcileReport(startedAt: AdminJSON.timestamp(Date()))
         try await PostgresConnection.withConnection(databaseURL, applicationName: "hacksync-reconcile", logger: logger) { db in
             let pendingUpTo = try await db.query("SELECT coalesce(max(seq), 0) FROM sync.changes WHERE processed_at IS NULL").rows.first?.int64(0) ?? 0
             var candidates: [Entity: Set<Int64>] = [:]
