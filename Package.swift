@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "hacksync",
             dependencies: [
-                "Model", "Server",
+                "HTTP", "Model", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
