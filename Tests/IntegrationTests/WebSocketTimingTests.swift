@@ -86,17 +86,13 @@ import WebSocket
         return (peer, channel)
     }
 
-    /// Waits (at most `limit`) until `condition` holds.
-    func eventually(_ limit: Duration = .seconds(5), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-    }
-
     @Test func aSilentPeerIsPingedThenClosedWith1001ThenDisconnected() async throws {
         try await withServer { port in
             let (peer, channel) = try await connect(port)
             defer { channel.close(promise: nil) }
-            try await eventually { peer.closedAt.withLock { $0 } != nil }
+            try await eventually(timeout: .seconds(5), interval: .milliseconds(10), "the server to hang up") {
+                peer.closedAt.withLock { $0 } == nil ? "still connected" : nil
+            }
             let frames = peer.frames
             let pings = frames.filter { $0.0 == 0x9 }.count
             let close = frames.first { $0.0 == 0x8 }
@@ -112,7 +108,9 @@ import WebSocket
             let (peer, channel) = try await connect(port)
             defer { channel.close(promise: nil) }
             let start = ContinuousClock.now
-            try await eventually { peer.closedAt.withLock { $0 } != nil }
+            try await eventually(timeout: .seconds(5), interval: .milliseconds(10), "the server to hang up") {
+                peer.closedAt.withLock { $0 } == nil ? "still connected" : nil
+            }
             let closedAt = try #require(peer.closedAt.withLock { $0 })
             #expect(peer.frames.first?.0 == 0x8)
             // The close timeout is 300 ms; the ping schedule (50 ms) must not be what ends it.
