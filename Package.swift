@@ -33,10 +33,13 @@ let package = Package(
         // messages of the live stream. The client, the hub and the server use
         // it without pulling in the engine.
         .target(name: "Model"),
+        // The level-triggered wake-up the sync engine and each WebSocket
+        // connection's timer sleep on.
+        .target(name: "AsyncWakeup"),
         .target(
             name: "WebSocket",
             dependencies: [
-                "CZlib",
+                "AsyncWakeup", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -83,7 +86,7 @@ let package = Package(
         .target(
             name: "Sync",
             dependencies: [
-                "Model",
+                "AsyncWakeup", "Model",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,11 +148,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HackSyncTests",
-            dependencies: ["HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
+            dependencies: ["AsyncWakeup", "HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
+            dependencies: ["AsyncWakeup", "HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,15 +1,13 @@
+import AsyncWakeup
 import Synchronization
 
-/// A level-triggered wake-up: `signal()` wakes one waiter, or the next one to
-/// wait if nobody waits now. Many signals while busy collapse into one wake,
-/// which is what coalescing wants: the next scan reads everything pending.
+/// The sync engine's wake-up: a notification (through the listener) or a
+/// new change signals it; the engine waits on it between scans. Many
+/// signals while busy collapse into one wake, which is what coalescing
+/// wants: the next scan reads everything pending.
 public final class WakeSignal: Sendable {
-    private struct State {
-        var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
-        var listening = false
-    }
-    private let state = Mutex(State())
+    private let wakeup = Wakeup()
+    private let listening = Atomic(false)
 
     public init() {}
 
@@ -18,52 +16,12 @@ public final class WakeSignal: Sendable {
     /// NOTIFY would otherwise reach nobody. The listener signals after every
     /// (re)connect, so nothing notified while it was away waits long.
     public var isListening: Bool {
-        get { state.withLock { $0.listening } }
-        set { state.withLock { $0.listening = newValue } }
+        get { listening.load(ordering: .acquiring) }
+        set { listening.store(newValue, ordering: .releasing) }
     }
 
-    public func signal() {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.pending = true
-            return nil
-        }
-        waiter?.resume()
-    }
+    public func signal() { wakeup.signal() }
 
     /// Returns when signalled, when `timeout` passes, or when the task is cancelled.
-    public func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForSignal() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func waitForSignal() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow: Bool = state.withLock { state in
-                    if state.pending {
-                        state.pending = false
-                        return true
-                    }
-                    if Task.isCancelled { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume()
-        }
-    }
+    public func wait(timeout: Duration) async { await wakeup.wait(timeout: timeout) }
 }

@@ -1,3 +1,4 @@
+import AsyncWakeup
 import Logging
 import NIOCore
 import Synchronization
@@ -17,12 +18,11 @@ public final class WebSocketConnection: Sendable {
     private struct State {
         var machine: WebSocketStateMachine
         var closeCode: WebSocketCloseCode?
-        /// The timer task, waiting for its next deadline; resumed early when
-        /// `close` moves the deadline.
-        var timerWaiter: CheckedContinuation<Void, Never>?
-        var deadlineMoved = false
     }
     private let state: Mutex<State>
+    /// The timer task sleeps on it until the machine's next deadline; `close`
+    /// moves the deadline and signals it.
+    private let timerWake = Wakeup()
     /// Our own compressor (client role keeps context unless told otherwise).
     /// The server role compresses statelessly: see `compressedPayload`.
     private let compressor: Mutex<Deflater?>
@@ -184,7 +184,7 @@ public final class WebSocketConnection: Sendable {
     /// close handshake's timeout. Ends with the connection.
     private func runTimers() async {
         while !Task.isCancelled {
-            await waitForTimer(until: state.withLock { $0.machine.nextTimer })
+            await timerWake.wait(until: state.withLock { $0.machine.nextTimer })
             if Task.isCancelled { return }
             switch state.withLock({ $0.machine.timerFired(at: .now) }) {
             case .none:
@@ -200,43 +200,8 @@ public final class WebSocketConnection: Sendable {
         }
     }
 
-    /// Returns at `deadline` (never, if nil), when `close` moved the
-    /// deadline, or when the task is cancelled.
-    private func waitForTimer(until deadline: ContinuousClock.Instant?) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                        let now = self.state.withLock { s -> Bool in
-                            if s.deadlineMoved || Task.isCancelled {
-                                s.deadlineMoved = false
-                                return true
-                            }
-                            s.timerWaiter = continuation
-                            return false
-                        }
-                        if now { continuation.resume() }
-                    }
-                } onCancel: {
-                    self.wakeTimer()
-                }
-            }
-            if let deadline { group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) } }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
     /// Wakes the timer task to look at the (new) deadline.
     private func wakeTimer() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard let waiter = s.timerWaiter else {
-                s.deadlineMoved = true
-                return nil
-            }
-            s.timerWaiter = nil
-            return waiter
-        }
-        waiter?.resume()
+        timerWake.signal()
     }
 }

@@ -1,3 +1,4 @@
+import AsyncWakeup
 import Sync
 import Testing
 
@@ -26,5 +27,26 @@ import Testing
         try? await Task.sleep(for: .milliseconds(50))
         wake.signal()
         #expect(await waited < .seconds(10))
+    }
+
+    @Test func aWakeupWithoutDeadlineWaitsForItsSignal() async {
+        let wakeup = Wakeup()
+        let clock = ContinuousClock()
+        async let waited: Duration = clock.measure { await wakeup.wait(until: nil) }
+        try? await Task.sleep(for: .milliseconds(50))
+        wakeup.signal()
+        #expect(await waited < .seconds(10))
+    }
+
+    @Test func aCancelledWaitReturnsAndKeepsNoWaiter() async {
+        let wakeup = Wakeup()
+        let waiter = Task { await wakeup.wait(until: nil) }
+        try? await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await waiter.value
+        // The signal after the cancelled wait is pending for the next one.
+        wakeup.signal()
+        let clock = ContinuousClock()
+        #expect(await clock.measure { await wakeup.wait(timeout: .seconds(30)) } < .seconds(10))
     }
 }
