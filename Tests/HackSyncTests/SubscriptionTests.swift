@@ -47,7 +47,11 @@ import Testing
     @Test func onlyAuthorizedSubscribersFilterOnPrivateFields() throws {
         let request = Array(#"{"type":"subscribe","channel":"users","where":{"email":"a@b"}}"#.utf8)
         #expect(throws: ClientRequest.Invalid.self) { try ClientRequest.parse(request, authorized: false) }
-        #expect(try ClientRequest.parse(request, authorized: true) != nil)
+        guard case .subscribe(let subscription) = try ClientRequest.parse(request, authorized: true) else {
+            Issue.record("expected a subscription")
+            return
+        }
+        #expect(subscription.filter == ["email": .string("a@b")])
     }
 
     @Test func anEventIsEncodedOnceAndAnonymousViewsLoseTheEmail() {

@@ -56,7 +56,7 @@ import WebSocket
         }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
-            received.withLock { $0.writeBuffer(&bytes) }
+            received.withLock { _ = $0.writeBuffer(&bytes) }
         }
         func channelInactive(context: ChannelHandlerContext) {
             closedAt.withLock { $0 = .now }
