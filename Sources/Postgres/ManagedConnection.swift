@@ -1,4 +1,3 @@
-import Logging
 
 /// One connection for one role (the admin endpoints, the event log, the
 /// sync, ...), opened on first use and opened again after it broke. Its
@@ -11,17 +10,16 @@ public actor ManagedConnection {
     public typealias Setup = @Sendable (PostgresConnection) async throws -> Void
 
     public let applicationName: String
-    let conninfo: String
-    let logger: Logger
+    let connector: PostgresConnector
     let setup: Setup?
     private var connection: PostgresConnection?
     /// The open in progress: callers arriving meanwhile wait for it instead of opening another.
     private var opening: Task<PostgresConnection, any Error>?
 
-    public init(_ conninfo: String, applicationName: String, logger: Logger, setup: Setup? = nil) {
-        self.conninfo = conninfo
+    /// Made by `PostgresConnector.shared(applicationName:setup:)`.
+    init(_ connector: PostgresConnector, applicationName: String, setup: Setup?) {
+        self.connector = connector
         self.applicationName = applicationName
-        self.logger = logger
         self.setup = setup
     }
 
@@ -56,9 +54,9 @@ public actor ManagedConnection {
         if let opening { return try await opening.value }
         let stale = connection
         connection = nil
-        let task = Task { [conninfo, applicationName, logger, setup] in
+        let task = Task { [connector, applicationName, setup] in
             if let stale { await stale.close() }
-            let fresh = try await PostgresConnection.connect(conninfo, applicationName: applicationName, logger: logger)
+            let fresh = try await connector.connect(applicationName: applicationName)
             do {
                 try await setup?(fresh)
             } catch {

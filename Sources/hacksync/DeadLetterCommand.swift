@@ -17,7 +17,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let letters = try await DeadLetters(databaseURL: try common.resolvedDatabaseURL(), logger: common.makeLogger("hacksync.dlq"))
+            let letters = try await common.deadLetters()
                 .list(includeResolved: all, limit: limit)
             if json { return try printJSON(letters) }
             if letters.isEmpty {
@@ -26,7 +26,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             }
             print(Table(["ID", "DOCUMENT", "ERROR", "ATTEMPTS", "LAST SEEN", "STATE"], letters.map {
                 ["\($0.id)", "\($0.entity)/\($0.docID)", "\($0.errorType): \($0.errorReason)".clipped(70), "\($0.attempts)",
-                 $0.lastSeen, $0.resolution ?? "open"]
+                 AdminJSON.timestamp($0.lastSeen), $0.resolution ?? "open"]
             }).rendered)
         }
     }
@@ -37,7 +37,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Argument(help: "Dead-letter id.") var id: Int64
 
         func run() async throws {
-            try printJSON(try await DeadLetters(databaseURL: try common.resolvedDatabaseURL(), logger: common.makeLogger("hacksync.dlq")).show(id))
+            try printJSON(try await common.deadLetters().show(id))
         }
     }
 
@@ -53,7 +53,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = DeadLetters(databaseURL: try common.resolvedDatabaseURL(), logger: try common.makeLogger("hacksync.dlq"))
+            let store = try common.deadLetters()
             if let id {
                 let letter = try await store.retry(id)
                 print("retry queued for \(letter.entity)/\(letter.docID) (dead letter \(id))")
@@ -69,16 +69,21 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Argument(help: "Dead-letter id.") var id: Int64
 
         func run() async throws {
-            let letter = try await DeadLetters(databaseURL: try common.resolvedDatabaseURL(), logger: common.makeLogger("hacksync.dlq")).discard(id)
+            let letter = try await common.deadLetters().discard(id)
             print("discarded dead letter \(id) (\(letter.entity)/\(letter.docID))")
         }
     }
 }
 
+extension CommonOptions {
+    func deadLetters() throws -> DeadLetters {
+        let logger = try makeLogger("hacksync.dlq")
+        return DeadLetters(database: try connector(logger: logger), logger: logger)
+    }
+}
+
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(String(decoding: try AdminJSON.encoder(pretty: true).encode(value), as: UTF8.self))
 }
 
 /// A plain-text table with aligned columns.

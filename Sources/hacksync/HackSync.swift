@@ -31,6 +31,11 @@ struct CommonOptions: ParsableArguments {
         return url
     }
 
+    /// Where the command's connections come from.
+    func connector(logger: Logger) throws -> PostgresConnector {
+        PostgresConnector(try resolvedDatabaseURL(), logger: logger)
+    }
+
     /// Installs logging and returns the command's logger. Every line is
     /// scrubbed of credentials, of the tokens in the environment and of
     /// `secrets` (tokens given as options).

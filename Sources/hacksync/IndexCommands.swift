@@ -24,7 +24,7 @@ struct Reindex: AsyncParsableCommand {
     func run() async throws {
         let logger = try common.makeLogger("hacksync.reindex")
         let indexes = try search.indexes(logger: logger)
-        var builder = IndexBuilder(databaseURL: try common.resolvedDatabaseURL(), client: indexes.client, indexes: indexes, logger: logger)
+        var builder = IndexBuilder(database: try common.connector(logger: logger), client: indexes.client, indexes: indexes, logger: logger)
         builder.pageSize = pageSize
         for entity in entity.map({ [$0] }) ?? Entity.allCases {
             let bar = ProgressBar(label: entity.rawValue)
@@ -49,7 +49,7 @@ struct Reconcile: AsyncParsableCommand {
     func run() async throws {
         let logger = try common.makeLogger("hacksync.reconcile")
         let indexes = try search.indexes(logger: logger)
-        let report = try await Server.Reconciler(databaseURL: try common.resolvedDatabaseURL(), client: indexes.client, indexes: indexes, logger: logger)
+        let report = try await Server.Reconciler(database: try common.connector(logger: logger), client: indexes.client, indexes: indexes, logger: logger)
             .run(entity.map { [$0] } ?? Entity.allCases, repair: !dryRun)
         if json { return try printJSON(report) }
         print(Table(["INDEX", "EXPECTED", "INDEXED", "MISSING", "EXTRA", "DIFFERENT", dryRun ? "TO REPAIR" : "REPAIRED"], report.entities.map {

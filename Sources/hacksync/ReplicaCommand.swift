@@ -75,12 +75,7 @@ struct ReplicaCommand: AsyncParsableCommand {
             if let subscriber = target.givenSubscriberURL {
                 report.subscriptions = try await ReplicaSetup.subscriptions(subscriberURL: subscriber, logger: logger)
             }
-            if json {
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase  // as /api/status
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                return print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            }
+            if json { return try printJSON(report) }  // as /api/status
             if slots.isEmpty {
                 print("source: no logical replication slots")
             } else {

@@ -13,7 +13,7 @@ import Testing
             let bad = try await f.insertHackathon("Far future", startsAt: "20000-01-01T00:00:00Z")
             let good = try await f.insertHackathon("HackWeek")
             try await f.waitFor(.hackathons, good, "synced") { $0 != nil }
-            let letters = DeadLetters(databaseURL: f.databaseURL, logger: f.logger)
+            let letters = DeadLetters(database: f.connector, logger: f.logger)
             try await eventually("the dead letter") { try await letters.list().count == 1 ? nil : "none yet" }
             let entry = try #require(try await letters.list().first)
             #expect(entry.entity == "hackathons" && entry.docID == bad && entry.errorType == "mapper_parsing_exception")
@@ -25,7 +25,9 @@ import Testing
             // Fixing the row resolves the entry by itself.
             try await f.sql("UPDATE hackathons SET starts_at = '2027-01-01' WHERE id = $1", [bad])
             try await eventually("resolution") { try await letters.show(entry.id).resolution == "synced" ? nil : "open" }
-            await #expect(throws: OperationError.self) { try await letters.retry(entry.id) }
+            await #expect(throws: OperationError.alreadyResolved("dead letter \(entry.id) is already resolved (synced)")) {
+                try await letters.retry(entry.id)
+            }
             try await f.waitForConvergence()
         }
     }
@@ -33,7 +35,7 @@ import Testing
     @Test func discardingClosesAnEntryAndUnknownIdsAreNotFound() async throws {
         try await SyncFixture.with { f in
             _ = try await f.insertHackathon("Far future", startsAt: "20000-01-01T00:00:00Z")
-            let letters = DeadLetters(databaseURL: f.databaseURL, logger: f.logger)
+            let letters = DeadLetters(database: f.connector, logger: f.logger)
             try await eventually("the dead letter") { try await letters.list().count == 1 ? nil : "none yet" }
             let entry = try #require(try await letters.list().first)
             #expect(try await letters.discard(entry.id).resolution == "discarded")
@@ -43,7 +45,7 @@ import Testing
                 _ = try await letters.show(999_999)
                 Issue.record("expected not found")
             } catch let error as OperationError {
-                #expect(error.kind == .notFound)
+                #expect(error == .notFound("no dead letter 999999"))
             }
         }
     }
@@ -64,7 +66,7 @@ import Testing
                     if i % 15 == 0 { try await f.sql("DELETE FROM projects WHERE id = (SELECT max(id) FROM projects)") }
                 }
             }
-            var builder = IndexBuilder(databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger)
+            var builder = IndexBuilder(database: f.connector, client: f.es, indexes: f.indexes, logger: f.logger)
             builder.pageSize = 20
             let job = try await builder.run(.projects, mode: .reindex, reason: "test")
             try await writer.value
@@ -82,7 +84,7 @@ import Testing
             let hackathon = try await f.insertHackathon("HackWeek")
             for i in 0..<100 { _ = try await f.insertProject("P\(i)", hackathon: hackathon, createdBy: nil) }
             try await f.waitForConvergence()
-            var builder = IndexBuilder(databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger)
+            var builder = IndexBuilder(database: f.connector, client: f.es, indexes: f.indexes, logger: f.logger)
             builder.pageSize = 10
             // Stop the first runner after three pages, as kill -9 would.
             let first = Task {
@@ -105,8 +107,7 @@ import Testing
     @Test func aLostIndexIsRecreatedAndRefilledWithNoManualStep() async throws {
         try await SyncFixture.with(sync: false) { f in
             // Wired as in the service: the guard owns index creation.
-            let indexGuard = IndexGuard(database: ManagedConnection(f.databaseURL, applicationName: "test-guard", logger: f.logger),
-                                        databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger)
+            let indexGuard = IndexGuard(database: f.connector, client: f.es, indexes: f.indexes, logger: f.logger)
             var configuration = SyncConfiguration()
             configuration.catchUpInterval = .milliseconds(200)
             configuration.retry = RetryPolicy(base: .milliseconds(50), cap: .seconds(1))
@@ -166,7 +167,7 @@ import Testing
             }
             _ = try await f.es.send(.DELETE, "/\(f.indexes.alias(for: .users))/_doc/\(bob)?refresh=true")
 
-            let reconciler = Reconciler(databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger)
+            let reconciler = Reconciler(database: f.connector, client: f.es, indexes: f.indexes, logger: f.logger)
             let report = try await reconciler.run([.users])
             let users = try #require(report.entities.first)
             #expect(users.different == 1 && users.missing == 1 && users.extra == 0 && users.repaired == 2)
@@ -183,8 +184,8 @@ import Testing
             policy.maxAge = .seconds(86400)
             policy.chunk = 7
             let maintenance = Maintenance(
-                databaseURL: f.databaseURL, retention: policy, reconcileSchedule: nil,
-                reconciler: Reconciler(databaseURL: f.databaseURL, client: f.es, indexes: f.indexes, logger: f.logger),
+                database: f.connector, retention: policy, reconcileSchedule: nil,
+                reconciler: Reconciler(database: f.connector, client: f.es, indexes: f.indexes, logger: f.logger),
                 logger: f.logger)
             try await maintenance.prune()
             #expect(try await f.sql("SELECT count(*) FROM sync.changes").scalar == "10")

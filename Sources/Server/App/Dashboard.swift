@@ -15,20 +15,22 @@ enum Dashboard {
     static let contentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-    /// The asset served at `path`, if any.
-    static func response(for path: String) -> HTTPResponse? {
-        let asset: (type: String, bytes: [UInt8])
-        switch path {
-        case "/", "/dashboard": asset = ("text/html; charset=utf-8", PackageResources.dashboard_html)
-        case "/dashboard.css": asset = ("text/css; charset=utf-8", PackageResources.dashboard_css)
-        case "/dashboard.js": asset = ("text/javascript; charset=utf-8", PackageResources.dashboard_js)
-        default: return nil
-        }
+    static var routes: [AdminRoute] {
+        let html = asset("text/html; charset=utf-8", PackageResources.dashboard_html)
+        return [
+            AdminRoute(.GET, "/") { _ in html },
+            AdminRoute(.GET, "/dashboard") { _ in html },
+            AdminRoute(.GET, "/dashboard.css") { _ in asset("text/css; charset=utf-8", PackageResources.dashboard_css) },
+            AdminRoute(.GET, "/dashboard.js") { _ in asset("text/javascript; charset=utf-8", PackageResources.dashboard_js) },
+        ]
+    }
+
+    static func asset(_ type: String, _ bytes: [UInt8]) -> HTTPResponse {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: asset.type)
+        headers.add(name: "Content-Type", value: type)
         headers.add(name: "Cache-Control", value: "no-cache")
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
         headers.add(name: "Content-Security-Policy", value: contentSecurityPolicy)
-        return HTTPResponse(headers: headers, body: ByteBuffer(bytes: asset.bytes))
+        return HTTPResponse(headers: headers, body: ByteBuffer(bytes: bytes))
     }
 }

@@ -38,19 +38,19 @@ public struct HackSyncService {
             "pg.url": "\(redactedDatabaseURL(configuration.databaseURL))",
             "es.url": "\(esURL)",
         ])
-        // One connection per role, each reopened after it breaks.
-        let database = configuration.databaseURL
+        // One connection per role, each reopened after it breaks; work that
+        // holds a transaction or a long scan opens its own per operation.
+        let database = PostgresConnector(configuration.databaseURL, logger: logger)
         let hub = RealtimeHub(
             configuration: configuration.realtime,
-            log: PostgresEventLog(ManagedConnection(database, applicationName: "hacksync-events", logger: logger)),
+            log: PostgresEventLog(database.shared(applicationName: "hacksync-events")),
             logger: logger)
         await hub.primeLatestSeq()
-        let store = PostgresChangeStore(databaseURL: database, logger: logger)
-        let indexGuard = IndexGuard(database: ManagedConnection(database, applicationName: "hacksync-guard", logger: logger),
-                                    databaseURL: database, client: client, indexes: indexes, logger: logger)
-        let reconciler = Reconciler(databaseURL: configuration.databaseURL, client: client, indexes: indexes, logger: logger)
+        let store = PostgresChangeStore(database: database, logger: logger)
+        let indexGuard = IndexGuard(database: database, client: client, indexes: indexes, logger: logger)
+        let reconciler = Reconciler(database: database, client: client, indexes: indexes, logger: logger)
         let maintenance = Maintenance(
-            databaseURL: configuration.databaseURL, retention: configuration.retention,
+            database: database, retention: configuration.retention,
             reconcileSchedule: configuration.reconcileSchedule, reconciler: reconciler, logger: logger)
         let engine = SyncEngine(
             store: store,
@@ -67,19 +67,18 @@ public struct HackSyncService {
         endpoint.allowedOrigins = configuration.allowedOrigins
         endpoint.configuration = configuration.realtime.webSocket
         let listener = ChangeListener(
-            databaseURL: configuration.databaseURL, wake: wake, statistics: statistics,
+            database: database, wake: wake, statistics: statistics,
             retry: configuration.sync.retry, logger: logger)
         // One connection for /api/status and /metrics (their queries are short), and one
         // monitor: it remembers since when each slot waits.
-        let admin = ManagedConnection(database, applicationName: "hacksync-admin", logger: logger)
+        let admin = database.shared(applicationName: "hacksync-admin")
         let replication = ReplicationMonitor(stallAfter: configuration.replicationStallAfter)
         var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,
             responder: AdminRoutes(
-                statistics: statistics, webSocket: endpoint,
+                statistics: statistics, adminToken: configuration.adminToken, webSocket: endpoint,
                 operations: Operations(
-                    databaseURL: configuration.databaseURL, adminToken: configuration.adminToken,
-                    indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
+                    database: database, indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
                 status: StatusAPI(database: admin, statistics: statistics, indexes: indexes, hub: hub,
                                   replication: replication, logger: logger),
                 metrics: MetricsEndpoint(registry: metrics, database: admin, hub: hub,

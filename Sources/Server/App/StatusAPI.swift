@@ -32,24 +32,15 @@ public struct StatusAPI: Sendable {
         self.logger = logger
     }
 
-    static let paths: Set<String> = ["/readyz", "/api/status", "/api/changes", "/api/search"]
-
-    /// Answers the paths above; nil for any other.
-    func respond(to request: HTTPRequest) async -> HTTPResponse? {
-        guard Self.paths.contains(request.path) else { return nil }
-        guard request.method == .GET || request.method == .HEAD else {
-            return .error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
-        }
-        do {
-            switch request.path {
-            case "/readyz": return await readiness()
-            case "/api/status": return try AdminJSON.response(await status())
-            case "/api/changes": return try AdminJSON.response(try await changes(limit: Self.integer(request.query["limit"], "limit", default: 50, maximum: 1000)))
-            default: return try await search(request)
-            }
-        } catch {
-            return .failure(error, for: request, logger: logger)
-        }
+    var routes: [AdminRoute] {
+        [
+            AdminRoute(.GET, "/readyz") { _ in await readiness() },
+            AdminRoute(.GET, "/api/status") { _ in try AdminJSON.response(await status()) },
+            AdminRoute(.GET, "/api/changes") { request in
+                try AdminJSON.response(try await changes(limit: request.integer("limit", default: 50, maximum: 1000)))
+            },
+            AdminRoute(.GET, "/api/search") { request in try await search(request) },
+        ]
     }
 
     // MARK: - /readyz
@@ -187,8 +178,8 @@ public struct StatusAPI: Sendable {
         var key: [Int64]
         var columns: [String]?
         var document: String?
-        var capturedAt: String
-        var processedAt: String?
+        var capturedAt: Date
+        var processedAt: Date?
         var state: String
     }
 
@@ -196,8 +187,7 @@ public struct StatusAPI: Sendable {
         try await database.with { db in
             try await db.query("""
                 SELECT seq, tbl, op::text, key1, key2, array_to_string(cols, ','), doc_entity,
-                       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                       to_char(processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+                       \(PostgresRows.epoch("created_at")), \(PostgresRows.epoch("processed_at"))
                 FROM sync.changes ORDER BY seq DESC LIMIT $1
                 """, [limit]).rows.map { row in
                 let operation = switch row.string(2) {
@@ -212,8 +202,8 @@ public struct StatusAPI: Sendable {
                     key: [row.int64(3), row.int64(4)].compactMap { $0 },
                     columns: row.string(5).flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) },
                     document: row.string(6).map { "\($0)/\(row.int64(3) ?? 0)" },
-                    capturedAt: row.string(7) ?? "", processedAt: row.string(8),
-                    state: row.string(8) == nil ? "pending" : "synced")
+                    capturedAt: row.date(7) ?? .distantPast, processedAt: row.date(8),
+                    state: row[8] == nil ? "pending" : "synced")
             }
         }
     }
@@ -228,16 +218,16 @@ public struct StatusAPI: Sendable {
         .projects: ["name", "description", "hackathon.name", "members.name", "members.username"],
     ]
 
-    func search(_ request: HTTPRequest) async throws -> HTTPResponse {
-        guard let name = request.query["index"], let entity = Entity(rawValue: name) else {
-            throw OperationError(.invalid, "index must be one of users, hackathons, projects")
+    func search(_ request: AdminRequest) async throws -> HTTPResponse {
+        guard let name = request.http.query["index"], let entity = Entity(rawValue: name) else {
+            throw OperationError.invalid("index must be one of users, hackathons, projects")
         }
-        let size = try Self.integer(request.query["size"], "size", default: 10, maximum: 100)
-        let text = request.query["q"] ?? ""
+        let size = try request.integer("size", default: 10, maximum: 100)
+        let text = request.http.query["q"] ?? ""
         let query = text.isEmpty
             ? #"{"match_all":{}}"#
             : #"{"multi_match":{"query":\#(jsonQuoted(text)),"fields":[\#(Self.searchFields[entity]!.map(jsonQuoted).joined(separator: ","))]}}"#
-        let token = HTTPRequest.bearerToken(in: request.headers) ?? request.query["token"]
+        let token = HTTPRequest.bearerToken(in: request.http.headers) ?? request.http.query["token"]
         let showPrivate = hub?.isAuthorized(token: token) ?? false
         let source = entity == .users && !showPrivate ? #","_source":{"excludes":["email"]}"# : ""
         let body = #"{"size":\#(size),"query":\#(query)\#(source)}"#
@@ -248,15 +238,5 @@ public struct StatusAPI: Sendable {
         }
         let total = result[path: "hits.total.value"] ?? result[path: "hits.total"] ?? .null
         return .json(JSONValue.object(["index": .string(entity.rawValue), "total": total, "hits": .array(hits)]).description)
-    }
-
-    // MARK: - Helpers
-
-    static func integer(_ text: String?, _ name: String, default value: Int, maximum: Int) throws -> Int {
-        guard let text else { return value }
-        guard let number = Int(text), (1...maximum).contains(number) else {
-            throw OperationError(.invalid, "\(name) must be an integer from 1 to \(maximum), got \(text)")
-        }
-        return number
     }
 }

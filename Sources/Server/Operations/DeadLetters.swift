@@ -10,9 +10,9 @@ public struct DeadLetter: Codable, Sendable, Equatable {
     public var errorType: String
     public var errorReason: String
     public var attempts: Int
-    public var firstSeen: String
-    public var lastSeen: String
-    public var resolvedAt: String?
+    public var firstSeen: Date
+    public var lastSeen: Date
+    public var resolvedAt: Date?
     /// `synced` or `discarded` once resolved.
     public var resolution: String?
     /// The rejected document (only in `show`).
@@ -30,25 +30,23 @@ public struct DeadLetter: Codable, Sendable, Equatable {
 /// versioning and settlement as every other write, and resolves the entry
 /// when the index accepts the document.
 public struct DeadLetters: Sendable {
-    let databaseURL: String
+    let database: PostgresConnector
     let logger: Logger
 
-    public init(databaseURL: String, logger: Logger) {
-        self.databaseURL = databaseURL
+    public init(database: PostgresConnector, logger: Logger) {
+        self.database = database
         self.logger = logger
     }
 
     private static let columns = """
         id, entity, doc_id, error_type, error_reason, attempts,
-        to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        to_char(resolved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        \(PostgresRows.epoch("first_seen")), \(PostgresRows.epoch("last_seen")), \(PostgresRows.epoch("resolved_at")),
         resolution
         """
 
     /// Open entries (or all, with `includeResolved`), most recently seen first.
     public func list(includeResolved: Bool = false, limit: Int = 100) async throws -> [DeadLetter] {
-        guard (1...10_000).contains(limit) else { throw OperationError(.invalid, "limit must be between 1 and 10000") }
+        guard (1...10_000).contains(limit) else { throw OperationError.invalid("limit must be between 1 and 10000") }
         return try await withConnection { db in
             try await db.query(
                 "SELECT \(Self.columns), NULL FROM sync.dead_letters WHERE $1 OR resolved_at IS NULL ORDER BY last_seen DESC, id DESC LIMIT $2",
@@ -67,7 +65,7 @@ public struct DeadLetters: Sendable {
     public func show(_ id: Int64) async throws -> DeadLetter {
         try await withConnection { db in
             guard let row = try await db.query("SELECT \(Self.columns), document::text FROM sync.dead_letters WHERE id = $1", [id]).rows.first else {
-                throw OperationError(.notFound, "no dead letter \(id)")
+                throw OperationError.notFound("no dead letter \(id)")
             }
             return Self.deadLetter(row)
         }
@@ -107,7 +105,7 @@ public struct DeadLetters: Sendable {
             guard let row = try await db.query(
                 "UPDATE sync.dead_letters SET resolved_at = now(), resolution = 'discarded' WHERE id = $1 AND resolved_at IS NULL RETURNING \(Self.columns), NULL",
                 [id]).rows.first
-            else { throw OperationError(.conflict, "dead letter \(id) was resolved meanwhile") }
+            else { throw OperationError.alreadyResolved("dead letter \(id) was resolved meanwhile") }
             logger.notice("dead letter discarded", metadata: ["dlq.id": "\(id)"])
             return Self.deadLetter(row)
         }
@@ -115,24 +113,24 @@ public struct DeadLetters: Sendable {
 
     private func openEntry(_ id: Int64, _ db: PostgresConnection) async throws -> DeadLetter {
         guard let row = try await db.query("SELECT \(Self.columns), NULL FROM sync.dead_letters WHERE id = $1", [id]).rows.first else {
-            throw OperationError(.notFound, "no dead letter \(id)")
+            throw OperationError.notFound("no dead letter \(id)")
         }
         let letter = Self.deadLetter(row)
         if let resolution = letter.resolution {
-            throw OperationError(.conflict, "dead letter \(id) is already resolved (\(resolution))")
+            throw OperationError.alreadyResolved("dead letter \(id) is already resolved (\(resolution))")
         }
         return letter
     }
 
     private func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await PostgresConnection.withConnection(databaseURL, applicationName: "hacksync-dlq", logger: logger, body)
+        try await database.withConnection(applicationName: "hacksync-dlq", body)
     }
 
     static func deadLetter(_ row: [String?]) -> DeadLetter {
         DeadLetter(
             id: row.int64(0) ?? 0, entity: row.string(1) ?? "", docID: row.int64(2) ?? 0,
             errorType: row.string(3) ?? "", errorReason: row.string(4) ?? "", attempts: row.int(5) ?? 0,
-            firstSeen: row.string(6) ?? "", lastSeen: row.string(7) ?? "", resolvedAt: row.string(8),
+            firstSeen: row.date(6) ?? .distantPast, lastSeen: row.date(7) ?? .distantPast, resolvedAt: row.date(8),
             resolution: row.string(9), document: row.string(10))
     }
 }

@@ -25,7 +25,7 @@ import Sync
 public struct IndexBuilder: Sendable {
     /// Advisory lock class for job runners (the job id is the second key).
     static let jobLockClass: Int32 = 7261
-    let databaseURL: String
+    let database: PostgresConnector
     let client: ElasticsearchClient
     let indexes: SearchIndexes
     let logger: Logger
@@ -37,8 +37,8 @@ public struct IndexBuilder: Sendable {
     /// Attempts per page before the job gives up (it stays resumable).
     public var maxAttempts = 12
 
-    public init(databaseURL: String, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
-        self.databaseURL = databaseURL
+    public init(database: PostgresConnector, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+        self.database = database
         self.client = client
         self.indexes = indexes
         self.logger = logger
@@ -48,7 +48,7 @@ public struct IndexBuilder: Sendable {
     @discardableResult
     public func run(_ entity: Entity, mode: IndexJob.Mode, reason: String,
                     progress: @escaping @Sendable (IndexJob) -> Void = { _ in }) async throws -> IndexJob {
-        try await PostgresConnection.withConnection(databaseURL, applicationName: "hacksync-index-build", logger: logger) { db in
+        try await database.withConnection(applicationName: "hacksync-index-build") { db in
             var job = try await claim(entity, mode: mode, reason: reason, db)
             var metadata: Logger.Metadata = ["job": "\(job.id)", "entity": "\(entity)", "mode": "\(job.mode)"]
             logger.notice(job.copied > 0 ? "resuming index job" : "index job started", metadata: metadata)
@@ -83,7 +83,7 @@ public struct IndexBuilder: Sendable {
         for _ in 0..<3 {
             if let job = try await load(entity, db) {
                 guard try await db.query("SELECT pg_try_advisory_lock($1, $2::int)", [Self.jobLockClass, job.id]).scalar == "t" else {
-                    throw OperationError(.conflict, "a \(job.mode) of \(entity) is already running (job \(job.id), \(job.copied) of \(job.total) copied)")
+                    throw OperationError.jobRunning("a \(job.mode) of \(entity) is already running (job \(job.id), \(job.copied) of \(job.total) copied)")
                 }
                 // The job may have finished between the read and the lock.
                 if let current = try await load(entity, db), current.id == job.id { return current }
@@ -99,14 +99,14 @@ public struct IndexBuilder: Sendable {
                     RETURNING \(IndexJob.columns)
                     """,
                     [entity.rawValue, mode.rawValue, target, reason]).rows.first
-                guard let job = row.flatMap(IndexJob.init(row:)) else { throw OperationError(.conflict, "could not record the job") }
+                guard let job = row.flatMap(IndexJob.init(row:)) else { throw OperationError.jobInterrupted("could not record the job") }
                 _ = try await db.query("SELECT pg_advisory_lock($1, $2::int)", [Self.jobLockClass, job.id])
                 return job
             } catch let error as PostgresError where error.sqlState == "23505" {
                 continue  // another runner created one meanwhile: claim that
             }
         }
-        throw OperationError(.conflict, "another index job for \(entity) keeps starting; try again")
+        throw OperationError.jobRunning("another index job for \(entity) keeps starting; try again")
     }
 
     private func load(_ entity: Entity, _ db: PostgresConnection) async throws -> IndexJob? {
@@ -151,7 +151,7 @@ public struct IndexBuilder: Sendable {
             WHERE id = $1 RETURNING \(IndexJob.columns)
             """,
             [job.id, index, restart]).rows.first
-        return try row.flatMap(IndexJob.init(row:)) ?? { throw OperationError(.notFound, "index job \(job.id) vanished") }()
+        return try row.flatMap(IndexJob.init(row:)) ?? { throw OperationError.notFound("index job \(job.id) vanished") }()
     }
 
     /// Copies keyset pages into the target. The next page is read while the
@@ -227,7 +227,7 @@ public struct IndexBuilder: Sendable {
             "SELECT version, upto::text, id, doc FROM sync.catch_up($1, (SELECT snapshot FROM sync.index_jobs WHERE id = $2))",
             [job.entity.rawValue, job.id])
         guard let header = rows.rows.first, let version = header.int64(0), let upto = header.string(1) else {
-            throw OperationError(.conflict, "catch-up returned no header")
+            throw OperationError.jobInterrupted("catch-up returned no header")
         }
         let documents = rows.rows.dropFirst().map { ($0.int64(2) ?? 0, version, $0.string(3)) }
         try await write(Array(documents), entity: job.entity, to: target, db)
@@ -249,7 +249,7 @@ public struct IndexBuilder: Sendable {
                 var retryable: [String] = []
                 for (write, item) in zip(writes, try await client.write(writes)) {
                     if item.error?.type == "index_not_found_exception" {
-                        throw OperationError(.conflict, "the target index is gone (\(target)); the next run starts over")
+                        throw OperationError.jobInterrupted("the target index is gone (\(target)); the next run starts over")
                     }
                     switch item.outcome {
                     case .applied, .superseded: break
@@ -267,7 +267,7 @@ public struct IndexBuilder: Sendable {
             logger.info("index build write failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(lastProblem)"])
             try await Task.sleep(for: retry.delay(afterFailures: attempt, using: &generator))
         }
-        throw OperationError(.conflict, "the index kept failing after \(maxAttempts) attempts: \(lastProblem)")
+        throw OperationError.jobInterrupted("the index kept failing after \(maxAttempts) attempts: \(lastProblem)")
     }
 
     private func park(_ rejected: [RejectedDocument], _ db: PostgresConnection) async throws {

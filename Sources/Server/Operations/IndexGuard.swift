@@ -30,13 +30,13 @@ public actor IndexGuard: Service {
     private var running: [Entity: Task<Void, Never>] = [:]
     private var ensuring: Task<[Entity], any Error>?
 
-    /// `database` is the guard's own connection; `databaseURL` opens the
-    /// connections of the index jobs it starts.
-    public init(database: ManagedConnection, databaseURL: String, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
-        self.database = database
+    /// The guard's checks share one connection; each index job it starts
+    /// opens its own.
+    public init(database connector: PostgresConnector, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+        self.database = connector.shared(applicationName: "hacksync-guard")
         self.client = client
         self.indexes = indexes
-        self.builder = IndexBuilder(databaseURL: databaseURL, client: client, indexes: indexes, logger: logger)
+        self.builder = IndexBuilder(database: connector, client: client, indexes: indexes, logger: logger)
         self.logger = logger
     }
 
@@ -87,8 +87,8 @@ public actor IndexGuard: Service {
             do {
                 try await builder.run(entity, mode: mode, reason: reason)
             } catch is CancellationError {
-            } catch let error as OperationError where error.kind == .conflict && error.message.contains("already running") {
-                logger.info("index job runs elsewhere", metadata: ["entity": "\(entity)", "detail": "\(error)"])
+            } catch OperationError.jobRunning(let detail) {
+                logger.info("index job runs elsewhere", metadata: ["entity": "\(entity)", "detail": "\(detail)"])
             } catch {
                 logger.warning("index job failed; it is retried", metadata: ["entity": "\(entity)", "error": "\(error)"])
             }

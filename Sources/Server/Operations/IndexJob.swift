@@ -1,3 +1,4 @@
+import Foundation
 import Model
 import Postgres
 import Sync
@@ -22,9 +23,9 @@ public struct IndexJob: Codable, Sendable, Equatable {
     public var total: Int64
     public var reason: String
     public var error: String?
-    public var startedAt: String
-    public var updatedAt: String
-    public var finishedAt: String?
+    public var startedAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
     /// Documents per second over the job's life so far.
     public var rate: Double?
 
@@ -38,9 +39,7 @@ public struct IndexJob: Codable, Sendable, Equatable {
 
     static let columns = """
         id, entity, mode, target_index, phase, last_id, copied, total, reason, error,
-        to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        \(PostgresRows.epoch("started_at")), \(PostgresRows.epoch("updated_at")), \(PostgresRows.epoch("finished_at")),
         copied / greatest(extract(epoch FROM coalesce(finished_at, now()) - started_at), 0.001)
         """
 
@@ -58,9 +57,9 @@ public struct IndexJob: Codable, Sendable, Equatable {
         self.total = row.int64(7) ?? 0
         self.reason = row.string(8) ?? ""
         self.error = row.string(9)
-        self.startedAt = row.string(10) ?? ""
-        self.updatedAt = row.string(11) ?? ""
-        self.finishedAt = row.string(12)
+        self.startedAt = row.date(10) ?? .distantPast
+        self.updatedAt = row.date(11) ?? .distantPast
+        self.finishedAt = row.date(12)
         self.rate = row.double(13)
     }
 }

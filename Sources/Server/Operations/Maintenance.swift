@@ -22,7 +22,7 @@ public struct RetentionPolicy: Sendable, Equatable {
 /// The service's recurring housekeeping: retention of the change and event
 /// logs, and scheduled reconciliation.
 public struct Maintenance: Service {
-    let databaseURL: String
+    let database: PostgresConnector
     let retention: RetentionPolicy
     let reconcileSchedule: Schedule?
     let reconciler: Reconciler
@@ -44,9 +44,9 @@ public struct Maintenance: Service {
         func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
     }
 
-    public init(databaseURL: String, retention: RetentionPolicy, reconcileSchedule: Schedule?, reconciler: Reconciler,
+    public init(database: PostgresConnector, retention: RetentionPolicy, reconcileSchedule: Schedule?, reconciler: Reconciler,
                 status: Status = Status(), logger: Logger) {
-        self.databaseURL = databaseURL
+        self.database = database
         self.retention = retention
         self.reconcileSchedule = reconcileSchedule
         self.reconciler = reconciler
@@ -89,7 +89,7 @@ public struct Maintenance: Service {
         let ageSeconds = Int(retention.maxAge / .seconds(1))
         var changes = 0
         var events = 0
-        try await PostgresConnection.withConnection(databaseURL, applicationName: "hacksync-retention", logger: logger) { db in
+        try await database.withConnection(applicationName: "hacksync-retention") { db in
             while !Task.isCancelled {
                 let row = try await db.query(
                     "SELECT changes, events FROM sync.prune(make_interval(secs => $1), $2, $3)",

@@ -26,7 +26,7 @@ public struct ReconcileReport: Codable, Sendable, Equatable {
     }
 
     public var entities: [Drift] = []
-    public var startedAt = ""
+    public var startedAt = Date()
     public var seconds = 0.0
 
     public var repaired: Int { entities.reduce(0) { $0 + $1.repaired } }
@@ -43,7 +43,7 @@ public struct ReconcileReport: Codable, Sendable, Equatable {
 /// changes pending at the start have drained, and only what still differs is
 /// repaired.
 public struct Reconciler: Sendable {
-    let databaseURL: String
+    let database: PostgresConnector
     let client: ElasticsearchClient
     let indexes: SearchIndexes
     let logger: Logger
@@ -51,8 +51,8 @@ public struct Reconciler: Sendable {
     /// How long candidates wait for in-flight changes before the second look.
     public var settleTimeout: Duration = .seconds(10)
 
-    public init(databaseURL: String, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
-        self.databaseURL = databaseURL
+    public init(database: PostgresConnector, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+        self.database = database
         self.client = client
         self.indexes = indexes
         self.logger = logger
@@ -61,8 +61,8 @@ public struct Reconciler: Sendable {
     public func run(_ entities: [Entity] = Entity.allCases, repair: Bool = true) async throws -> ReconcileReport {
         let clock = ContinuousClock()
         let start = clock.now
-        var report = ReconcileReport(startedAt: AdminJSON.timestamp(Date()))
-        try await PostgresConnection.withConnection(databaseURL, applicationName: "hacksync-reconcile", logger: logger) { db in
+        var report = ReconcileReport(startedAt: Date())
+        try await database.withConnection(applicationName: "hacksync-reconcile") { db in
             let pendingUpTo = try await db.query("SELECT coalesce(max(seq), 0) FROM sync.changes WHERE processed_at IS NULL").rows.first?.int64(0) ?? 0
             var candidates: [Entity: Set<Int64>] = [:]
             for entity in entities {

@@ -10,14 +10,14 @@ import Sync
 public struct ChangeListener: Service {
     public static let channel = "hacksync"
 
-    let databaseURL: String
+    let database: PostgresConnector
     let wake: WakeSignal
     let statistics: SyncStatistics
     let retry: RetryPolicy
     let logger: Logger
 
-    public init(databaseURL: String, wake: WakeSignal, statistics: SyncStatistics, retry: RetryPolicy = .init(), logger: Logger) {
-        self.databaseURL = databaseURL
+    public init(database: PostgresConnector, wake: WakeSignal, statistics: SyncStatistics, retry: RetryPolicy = .init(), logger: Logger) {
+        self.database = database
         self.wake = wake
         self.statistics = statistics
         self.retry = retry
@@ -52,7 +52,7 @@ public struct ChangeListener: Service {
     }
 
     private func listenOnce() async throws {
-        let connection = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-listen", logger: logger)
+        let connection = try await database.connect(applicationName: "hacksync-listen")
         defer { Task { await connection.close() } }
         let notifications = try await connection.notifications(channel: Self.channel)
         statistics.update { s in

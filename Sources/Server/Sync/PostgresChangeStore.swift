@@ -20,8 +20,8 @@ public actor PostgresChangeStore: ChangeStore {
 
     /// `requiresLeadership`: whether this store must hold the leader lock to
     /// work. Only readers that never settle changes (tests, tools) go without it.
-    public init(databaseURL: String, requiresLeadership: Bool = true, logger: Logger) {
-        database = ManagedConnection(databaseURL, applicationName: "hacksync-sync", logger: logger) { connection in
+    public init(database connector: PostgresConnector, requiresLeadership: Bool = true, logger: Logger) {
+        database = connector.shared(applicationName: "hacksync-sync") { connection in
             if requiresLeadership { try await Self.waitForLeadership(connection, logger: logger) }
         }
     }

@@ -28,6 +28,8 @@ final class SyncFixture: @unchecked Sendable {
     private var syncRun: (group: ServiceGroup, task: Task<Void, Error>, statistics: SyncStatistics)?
 
     var statistics: SyncStatistics? { syncRun?.statistics }
+    /// Connections to the test's database, as the service's parts take them.
+    var connector: PostgresConnector { PostgresConnector(databaseURL, logger: logger) }
 
     private init(adminURL: String, databaseName: String, databaseURL: String, elasticsearchURL: String,
                  prefix: String, db: PostgresConnection, es: ElasticsearchClient, logger: Logger) {
@@ -99,12 +101,12 @@ final class SyncFixture: @unchecked Sendable {
                    store wrap: (@Sendable (any ChangeStore) -> any ChangeStore)? = nil) async throws {
         let statistics = SyncStatistics()
         let wake = WakeSignal()
-        let store = PostgresChangeStore(databaseURL: databaseURL, logger: logger)
+        let store = PostgresChangeStore(database: connector, logger: logger)
         let engine = SyncEngine(
             store: wrap?(store) ?? store,
             index: ElasticsearchDocumentIndex(client: es, indexes: indexes, ensureIndexes: ensureIndexes, logger: logger),
             wake: wake, configuration: configuration, statistics: statistics, logger: logger)
-        let listener = ChangeListener(databaseURL: databaseURL, wake: wake, statistics: statistics,
+        let listener = ChangeListener(database: connector, wake: wake, statistics: statistics,
                                       retry: configuration.retry, logger: logger)
         let group = ServiceGroup(services: [engine, listener], logger: logger)
         let task = Task { try await group.run() }
