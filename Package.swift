@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "HTTP", "Model", "Postgres", "Search", "Sync", "Realtime", "WebSocket",
+                "AsyncWakeup", "HTTP", "Model", "Postgres", "Search", "Sync", "Realtime", "WebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -19,6 +19,10 @@ END $$;
 --
 -- The sync settles batches one at a time in the order it read them, so event
 -- seqs follow commit order and sync.documents never goes back in version.
+-- Only the leader settles (sync.assert_leader, R__75_leadership.sql): a
+-- leader deposed while it wrote a batch fails here and settles nothing.
+-- New events are announced on the channel 'hacksync_events': every
+-- instance's hub follows the event log and reads them (EventFollower).
 CREATE OR REPLACE FUNCTION sync.settle(
     seqs bigint[],
     doc_version bigint,
@@ -30,6 +34,7 @@ RETURNS TABLE (seq bigint, entity text, id bigint, op text, data text, public_da
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM sync.assert_leader();
     UPDATE sync.changes SET processed_at = clock_timestamp() WHERE sync.changes.seq = ANY (seqs);
 
     PERFORM sync.park(rejected_entities, rejected_ids, rejected_docs, rejected_types, rejected_reasons);
@@ -68,4 +73,7 @@ BEGIN
            CASE WHEN e.entity = 'users' THEN (e.data - 'email')::text END,
            e.at
     FROM inserted e ORDER BY e.seq;
+    IF FOUND THEN
+        PERFORM pg_notify('hacksync_events', '');
+    END IF;
 END $$;

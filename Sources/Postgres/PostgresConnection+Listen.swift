@@ -13,7 +13,12 @@ extension PostgresConnection {
     /// dropped or the connection fails (the stream then throws). The
     /// connection is dedicated to listening from then on.
     public func notifications(channel: String) async throws -> AsyncThrowingStream<PostgresNotification, Error> {
-        try await execute("LISTEN " + quoteIdentifier(channel))
+        try await notifications(channels: [channel])
+    }
+
+    /// Notifications of several channels on one connection (each says its `channel`).
+    public func notifications(channels: [String]) async throws -> AsyncThrowingStream<PostgresNotification, Error> {
+        try await execute(channels.map { "LISTEN " + quoteIdentifier($0) }.joined(separator: "; "))
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: PostgresNotification.self)
         let stopped = StopFlag()
         continuation.onTermination = { _ in stopped.stop() }

@@ -7,7 +7,7 @@ import WebSocket
 
 /// Fans document events out to WebSocket subscribers.
 ///
-/// The sync engine publishes each settled batch (in seq order); every event
+/// The sync engine and the event follower publish settled events (in seq order); every event
 /// is encoded once (`EncodedEvent`) and its bytes pushed to the queue of each
 /// subscriber whose subscription matches. Publishing never waits on a socket.
 public final class RealtimeHub: EventSink {
@@ -35,6 +35,8 @@ public final class RealtimeHub: EventSink {
         var messagesSent = 0
     }
     private let state = Mutex(State())
+    /// Held for a whole publish (encoding and offering; neither waits).
+    private let publishing = Mutex(())
 
     public init(configuration: Configuration, log: any EventLog, logger: Logger) {
         self.configuration = configuration
@@ -52,15 +54,23 @@ public final class RealtimeHub: EventSink {
         }
     }
 
+    /// Offers `events` (in seq order) to every subscriber. Two sources
+    /// publish on the leader, the engine and the event follower, so events
+    /// at or below the newest seq already published are dropped, and
+    /// publishes run one at a time: each seq goes out once, in order.
     public func publish(_ events: [DocumentEvent]) {
-        guard let last = events.last else { return }
-        let encoded = events.map { EncodedEvent($0, compressionThreshold: configuration.webSocket.compressionThreshold) }
-        let sessions = state.withLock { s -> [SubscriberSession] in
-            s.latestSeq = max(s.latestSeq, last.seq)
-            return Array(s.sessions.values)
-        }
-        for session in sessions {
-            for event in encoded { session.offer(event) }
+        publishing.withLock { _ in
+            let (fresh, sessions) = state.withLock { s -> ([DocumentEvent], [SubscriberSession]) in
+                let fresh = events.drop(while: { $0.seq <= s.latestSeq })
+                guard let last = fresh.last else { return ([], []) }
+                s.latestSeq = last.seq
+                return (Array(fresh), Array(s.sessions.values))
+            }
+            guard !fresh.isEmpty else { return }
+            let encoded = fresh.map { EncodedEvent($0, compressionThreshold: configuration.webSocket.compressionThreshold) }
+            for session in sessions {
+                for event in encoded { session.offer(event) }
+            }
         }
     }
 

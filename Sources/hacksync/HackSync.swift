@@ -109,6 +109,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A replication slot with no subscriber, or no replies, for this long is flagged stalled: 30s, 5m. Default: $HACKSYNC_REPLICATION_STALL_AFTER or 30s.")
     var replicationStallAfter: String?
 
+    @Option(help: "A leader that has not renewed its lease for this long is deposed by a standby: 10s, 3s. Default: $HACKSYNC_LEADER_LEASE or 10s.")
+    var leaderLease: String?
+
     @Option(help: "Frames queued per WebSocket subscriber before it is closed as too slow (4008).")
     var wsQueueLimit: Int?
 
@@ -154,6 +157,12 @@ struct Serve: AsyncParsableCommand {
         if let text = replicationStallAfter ?? env["HACKSYNC_REPLICATION_STALL_AFTER"] {
             guard case .every(let after) = try Schedule.parse(text) else { throw ValidationError("--replication-stall-after must be a duration like 30s") }
             configuration.replicationStallAfter = after
+        }
+        if let text = leaderLease ?? env["HACKSYNC_LEADER_LEASE"] {
+            guard case .every(let lease) = try Schedule.parse(text), lease >= .seconds(2) else {
+                throw ValidationError("--leader-lease must be a duration of at least 2s, like 10s")
+            }
+            configuration.leadership.lease = lease
         }
         let service = HackSyncService(configuration: configuration, logger: logger)
         MetricsEndpoint.bootstrap(service.metrics)

@@ -40,7 +40,7 @@ import Testing
     /// request, a second worker): the index keeps the newer state.
     @Test func anOlderStateWrittenLateNeverOverwritesANewerOne() async throws {
         try await SyncFixture.with(sync: false) { f in
-            let store = PostgresChangeStore(database: f.connector, logger: f.logger)
+            let store = PostgresChangeStore(database: f.connector, leadership: Leadership(logger: f.logger))
             let index = ElasticsearchDocumentIndex(client: f.es, indexes: f.indexes, logger: f.logger)
             let id = try await f.insertUser("ada", name: "First")
             let older = try #require(try await store.nextBatch(limit: 100, excluding: []))
@@ -67,7 +67,7 @@ import Testing
         try await SyncFixture.with(sync: false) { f in
             let id = try await f.insertUser("ada", name: "n0")
             let readers = 4
-            let stores = (0..<readers).map { _ in PostgresChangeStore(database: f.connector, requiresLeadership: false, logger: f.logger) }
+            let stores = (0..<readers).map { _ in PostgresChangeStore(database: f.connector, leadership: nil) }
             // Each reader repeatedly reads the user while a writer bumps a counter in its name.
             let writer = Task {
                 for i in 1...60 { try await f.sql("UPDATE users SET name = $1 WHERE id = $2", ["n\(i)", id]) }

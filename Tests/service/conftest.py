@@ -31,23 +31,33 @@ def psql(url, sql):
 
 
 class Service:
-    def __init__(self, extra_args=(), elasticsearch_url=None, require_healthy=True, db_password=None, env=None):
+    """`hacksync serve` on a database of its own, or with `peer_of`, a second
+    instance of the same deployment (same database and indexes)."""
+
+    def __init__(self, extra_args=(), elasticsearch_url=None, require_healthy=True, db_password=None, env=None,
+                 peer_of=None):
         if not (BINARY and DATABASE_URL and ELASTICSEARCH_URL):
             pytest.fail("run through `make test` (HACKSYNC_TEST_* variables are missing)")
-        suffix = "%x" % random.getrandbits(48)
-        self.db_name = "hs_py_" + suffix
-        psql(DATABASE_URL, f"CREATE DATABASE {self.db_name}")
-        parts = urlparse(DATABASE_URL)
-        self.db_url = urlunparse(parts._replace(path="/" + self.db_name))
-        if db_password:  # trust authentication ignores it; the logs must not show it either way
-            netloc = parts.netloc.split("@")[-1]
-            user = (parts.username or "postgres")
-            self.db_url = urlunparse(parts._replace(path="/" + self.db_name, netloc=f"{user}:{db_password}@{netloc}"))
+        self.owns_database = peer_of is None
         self.extra_env = env or {}
-        subprocess.run([BINARY, "migrate", "--database-url", self.db_url], check=True, capture_output=True)
         self.port = 0  # the first start binds any free port and logs it; restarts reuse it
-        self.prefix = "py" + suffix + "_"
-        self.log = open(f"/tmp/hacksync-{self.db_name}.log", "w")
+        if peer_of:
+            self.db_name, self.db_url, self.prefix = peer_of.db_name, peer_of.db_url, peer_of.prefix
+            log_name = f"/tmp/hacksync-{self.db_name}-peer-%x.log" % random.getrandbits(32)
+        else:
+            suffix = "%x" % random.getrandbits(48)
+            self.db_name = "hs_py_" + suffix
+            psql(DATABASE_URL, f"CREATE DATABASE {self.db_name}")
+            parts = urlparse(DATABASE_URL)
+            self.db_url = urlunparse(parts._replace(path="/" + self.db_name))
+            if db_password:  # trust authentication ignores it; the logs must not show it either way
+                netloc = parts.netloc.split("@")[-1]
+                user = (parts.username or "postgres")
+                self.db_url = urlunparse(parts._replace(path="/" + self.db_name, netloc=f"{user}:{db_password}@{netloc}"))
+            subprocess.run([BINARY, "migrate", "--database-url", self.db_url], check=True, capture_output=True)
+            self.prefix = "py" + suffix + "_"
+            log_name = f"/tmp/hacksync-{self.db_name}.log"
+        self.log = open(log_name, "w")
         self.extra_args = extra_args
         self.elasticsearch_url = elasticsearch_url or ELASTICSEARCH_URL
         self.require_healthy = require_healthy
@@ -106,8 +116,17 @@ class Service:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
-        psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+        if self.owns_database:
+            psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
         os.unlink(self.log.name)
+
+    def status(self):
+        with urllib.request.urlopen(f"{self.url}/api/status", timeout=5) as r:
+            return json.loads(r.read())
+
+    def logged(self):
+        with open(self.log.name) as log:
+            return log.read()
 
 
 @pytest.fixture

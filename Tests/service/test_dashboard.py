@@ -111,6 +111,7 @@ def test_dashboard_shows_health_live_changes_dead_letters_and_an_outage():
             expect(page.locator("#health")).to_have_text("not ready", timeout=20_000)
             expect(page.locator("#es")).to_have_text("unreachable")
             expect(page.locator("#problems")).to_contain_text("Elasticsearch unreachable")
+            expect(page.locator("#role")).to_have_text("leader")
             expect(page.locator("#circuit")).to_have_text("open", timeout=30_000)
             expect(page.locator("#backlog")).not_to_have_text("0")
             time.sleep(3)

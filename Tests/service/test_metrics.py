@@ -15,6 +15,7 @@ REQUIRED = {
     "hacksync_ws_connections": "gauge",
     "hacksync_ws_messages_sent": "counter",
     "hacksync_es_bulk_seconds": "histogram",
+    "hacksync_leader": "gauge",
 }
 
 
@@ -51,6 +52,7 @@ def test_metrics_are_exposed_and_follow_the_sync(service):
     assert sample(after, "hacksync_docs_synced", "_total", index="users", op="index") >= 5
     assert sample(after, "hacksync_backlog_changes") == 0
     assert sample(after, "hacksync_dlq_entries") == 0
+    assert sample(after, "hacksync_leader") == 1, "a lone instance leads"
     assert sample(after, "hacksync_sync_lag_seconds", "_count") >= 1
     assert sample(after, "hacksync_es_bulk_seconds", "_count") >= 1
     buckets = [s for s in after["hacksync_sync_lag_seconds"].samples if s.name.endswith("_bucket")]

@@ -30,6 +30,8 @@ public struct HackSyncConfiguration: Sendable {
     /// A logical replication slot with no subscriber (and WAL waiting) this
     /// long is flagged stalled.
     public var replicationStallAfter: Duration = .seconds(30)
+    /// The election of the one instance that syncs (`HACKSYNC_LEADER_LEASE`).
+    public var leadership = Leadership.Configuration()
 
     public init(databaseURL: String, elasticsearchURL: String) {
         self.databaseURL = databaseURL

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AsyncWakeup
 import Foundation
 import HTTP
 import Logging
@@ -41,12 +42,15 @@ public struct HackSyncService {
         // One connection per role, each reopened after it breaks; work that
         // holds a transaction or a long scan opens its own per operation.
         let database = PostgresConnector(configuration.databaseURL, logger: logger)
-        let hub = RealtimeHub(
-            configuration: configuration.realtime,
-            log: PostgresEventLog(database.shared(applicationName: "hacksync-events")),
-            logger: logger)
+        let eventLog = PostgresEventLog(database.shared(applicationName: "hacksync-events"))
+        let hub = RealtimeHub(configuration: configuration.realtime, log: eventLog, logger: logger)
         await hub.primeLatestSeq()
-        let store = PostgresChangeStore(database: database, logger: logger)
+        // Every instance serves the whole live stream from the event log,
+        // whether it leads or waits as a standby.
+        let eventsWake = Wakeup()
+        let follower = EventFollower(log: eventLog, hub: hub, wake: eventsWake, logger: logger)
+        let leadership = Leadership(configuration: configuration.leadership, logger: logger)
+        let store = PostgresChangeStore(database: database, leadership: leadership)
         let indexGuard = IndexGuard(database: database, client: client, indexes: indexes, logger: logger)
         let reconciler = Reconciler(database: database, client: client, indexes: indexes, logger: logger)
         let maintenance = Maintenance(
@@ -67,7 +71,7 @@ public struct HackSyncService {
         endpoint.allowedOrigins = configuration.allowedOrigins
         endpoint.configuration = configuration.realtime.webSocket
         let listener = ChangeListener(
-            database: database, wake: wake, statistics: statistics,
+            database: database, wake: wake, eventsWake: eventsWake, statistics: statistics,
             retry: configuration.sync.retry, logger: logger)
         // One connection for /api/status and /metrics (their queries are short), and one
         // monitor: it remembers since when each slot waits.
@@ -80,8 +84,8 @@ public struct HackSyncService {
                 operations: Operations(
                     database: database, indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
                 status: StatusAPI(database: admin, statistics: statistics, indexes: indexes, hub: hub,
-                                  replication: replication, logger: logger),
-                metrics: MetricsEndpoint(registry: metrics, database: admin, hub: hub,
+                                  leadership: leadership, replication: replication, logger: logger),
+                metrics: MetricsEndpoint(registry: metrics, database: admin, hub: hub, leadership: leadership,
                                          replication: replication, logger: logger),
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
@@ -93,6 +97,7 @@ public struct HackSyncService {
                     .init(service: engine),
                     .init(service: indexGuard),
                     .init(service: maintenance),
+                    .init(service: follower),
                     .init(service: listener),
                     .init(service: http),
                 ],

@@ -13,11 +13,12 @@ import Synchronization
 /// recorded (docs synced, errors, lag and bulk histograms), with the values
 /// that live elsewhere read at scrape time: changes captured (the change
 /// log's identity), backlog and open dead letters (one query), WebSocket
-/// connections and messages sent (the hub).
+/// connections and messages sent (the hub), and whether this instance leads.
 public final class MetricsEndpoint: Sendable {
     let registry: PrometheusCollectorRegistry
     let database: ManagedConnection
     let hub: RealtimeHub?
+    let leadership: Leadership?
     let replication: ReplicationMonitor
     let logger: Logger
     /// Totals at the previous scrape, to advance the counters by the difference.
@@ -26,8 +27,9 @@ public final class MetricsEndpoint: Sendable {
     private let exportedSlots = Mutex<Set<String>>([])
 
     public init(registry: PrometheusCollectorRegistry, database: ManagedConnection, hub: RealtimeHub?,
-                replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
+                leadership: Leadership? = nil, replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
         self.registry = registry
+        self.leadership = leadership
         self.replication = replication
         self.database = database
         self.hub = hub
@@ -80,6 +82,10 @@ public final class MetricsEndpoint: Sendable {
     }
 
     private func refresh() async {
+        if let leadership {
+            // 1 on the instance that syncs, 0 on a standby.
+            Gauge(label: "hacksync_leader").record(leadership.role == .leader ? 1 : 0)
+        }
         if let hub {
             Gauge(label: "hacksync_ws_connections").record(hub.connectionCount)
             let sent = hub.messagesSent

@@ -14,6 +14,7 @@ public struct StatusAPI: Sendable {
     let statistics: SyncStatistics
     let indexes: SearchIndexes
     let hub: RealtimeHub?
+    let leadership: Leadership?
     let database: ManagedConnection
     let replication: ReplicationMonitor
     /// Elasticsearch's cluster health, asked at most once a second however
@@ -22,7 +23,8 @@ public struct StatusAPI: Sendable {
     let logger: Logger
 
     public init(database: ManagedConnection, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?,
-                replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
+                leadership: Leadership? = nil, replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
+        self.leadership = leadership
         self.replication = replication
         self.search = RecentValue(maxAge: .seconds(1)) { [indexes] in await Self.searchHealth(indexes) }
         self.statistics = statistics
@@ -103,6 +105,10 @@ public struct StatusAPI: Sendable {
             var connections: Int
             var messagesSent: Int
         }
+        /// `leader`: this instance syncs; `standby`: it waits to take over
+        /// (and serves the live stream and the API all the same).
+        var role: String
+        var instance: String?
         var capture: Capture
         var sync: SyncState
         var lag: Lag
@@ -146,6 +152,8 @@ public struct StatusAPI: Sendable {
             logger.warning("reading the replication slots failed", metadata: ["error": "\(error)"])
         }
         return Status(
+            role: (leadership?.role ?? .leader).rawValue,
+            instance: leadership?.configuration.instance,
             capture: capture,
             sync: .init(changesSynced: s.changesSynced, documentsWritten: s.documentsWritten, documentsDeleted: s.documentsDeleted,
                         documentsRejected: s.documentsRejected, batches: s.batches, eventsPublished: s.eventsPublished,

@@ -54,6 +54,8 @@ async function refreshStatus() {
   const problems = reasons.concat(s.sync.last_error && s.sync.consecutive_failures > 0 ? ["last sync error: " + s.sync.last_error] : []);
   $("problems").style.display = problems.length ? "block" : "none";
   text($("problems"), problems.join(" · "));
+  // A standby is healthy too: it serves the live stream and takes over when the leader goes.
+  badge($("role"), s.role, s.role === "leader" ? "ok" : "warn");
   const es = s.elasticsearch || {};
   badge($("es"), es.reachable ? (es.health || "reachable") : "unreachable",
         !es.reachable ? "bad" : es.health === "red" ? "bad" : es.health === "yellow" ? "warn" : "ok");

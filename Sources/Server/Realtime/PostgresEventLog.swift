@@ -4,8 +4,9 @@ import Postgres
 import Realtime
 import Sync
 
-/// `sync.events` as the realtime hub's `EventLog`, on its own connection
-/// (reopened after it breaks), so replays never wait behind the sync.
+/// `sync.events` as the realtime hub's `EventLog` and the event follower's
+/// source, on its own connection (reopened after it breaks), so replays
+/// never wait behind the sync.
 public struct PostgresEventLog: EventLog {
     let database: ManagedConnection
 
@@ -14,19 +15,29 @@ public struct PostgresEventLog: EventLog {
     }
 
     public func events(channel: Entity, after: Int64, limit: Int) async throws -> [DocumentEvent] {
-        let rows = try await query(
-            """
-            SELECT seq, doc_id, op, data::text, CASE WHEN entity = 'users' THEN (data - 'email')::text END,
-                   to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-            FROM sync.events WHERE entity = $1 AND seq > $2 ORDER BY seq LIMIT $3
-            """,
-            [channel.rawValue, after, limit])
-        return rows.rows.compactMap { row in
-            guard let seq = row.int64(0), let id = row.int64(1),
-                  let op = row.string(2).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(3)
+        try await events(
+            try await query("SELECT \(Self.columns) FROM sync.events WHERE entity = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                            [channel.rawValue, after, limit]))
+    }
+
+    /// Events of every channel with seq > `after`, oldest first: what the
+    /// event follower publishes.
+    public func events(after: Int64, limit: Int) async throws -> [DocumentEvent] {
+        try await events(try await query("SELECT \(Self.columns) FROM sync.events WHERE seq > $1 ORDER BY seq LIMIT $2", [after, limit]))
+    }
+
+    static let columns = """
+        seq, entity, doc_id, op, data::text, CASE WHEN entity = 'users' THEN (data - 'email')::text END,
+        to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        """
+
+    private func events(_ rows: PostgresRows) -> [DocumentEvent] {
+        rows.rows.compactMap { row in
+            guard let seq = row.int64(0), let entity = row.string(1).flatMap(Entity.init(rawValue:)), let id = row.int64(2),
+                  let op = row.string(3).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(4)
             else { return nil }
-            return DocumentEvent(seq: seq, ref: DocumentRef(channel, id), operation: op, data: data,
-                                 publicData: row.string(4), at: row.string(5) ?? "")
+            return DocumentEvent(seq: seq, ref: DocumentRef(entity, id), operation: op, data: data,
+                                 publicData: row.string(5), at: row.string(6) ?? "")
         }
     }
 
@@ -35,8 +46,13 @@ public struct PostgresEventLog: EventLog {
     }
 
     public func latestSeq() async throws -> Int64 {
-        // The identity's last value, not max(seq): pruning may have emptied the table.
-        let rows = try await query("SELECT coalesce((SELECT last_value FROM sync.events_seq_seq WHERE is_called), 0)")
+        // The newest committed event, not the identity's last value: a settle
+        // in flight has drawn its seqs already, and an instance starting then
+        // must not skip them. The identity's value only when pruning emptied the table.
+        let rows = try await query("""
+            SELECT coalesce((SELECT max(seq) FROM sync.events),
+                            (SELECT last_value FROM sync.events_seq_seq WHERE is_called), 0)
+            """)
         return rows.rows.first?.int64(0) ?? 0
     }
 

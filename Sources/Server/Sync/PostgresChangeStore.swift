@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Model
 import Postgres
 import Sync
@@ -7,36 +6,20 @@ import Sync
 /// The change log in Postgres, as the sync engine's `ChangeStore`.
 ///
 /// Owns one connection, opened on first use and again after it breaks. The
-/// connection holds the leader lock: only one HackSync instance drains the
-/// log at a time; a second one waits as a standby until the first is gone.
+/// connection leads (`Leadership`): only one HackSync instance claims and
+/// settles at a time; another waits as a standby until the leader is gone.
 public actor PostgresChangeStore: ChangeStore {
-    /// Session-level advisory lock held by the instance that syncs.
-    public static let leaderLock: Int64 = 7_261_002
-
     let database: ManagedConnection
     /// The connection that holds the wake-up lock (`armWakeUp`), released by
     /// the next claim on it. A new connection holds nothing.
     private weak var armedOn: PostgresConnection?
 
-    /// `requiresLeadership`: whether this store must hold the leader lock to
-    /// work. Only readers that never settle changes (tests, tools) go without it.
-    public init(database connector: PostgresConnector, requiresLeadership: Bool = true, logger: Logger) {
+    /// `leadership`: the election the connection joins before its first use.
+    /// Only readers that never settle (tests, tools) go without one.
+    public init(database connector: PostgresConnector, leadership: Leadership?) {
         database = connector.shared(applicationName: "hacksync-sync") { connection in
-            if requiresLeadership { try await Self.waitForLeadership(connection, logger: logger) }
+            try await leadership?.lead(on: connection)
         }
-    }
-
-    /// Holds the connection until it owns the leader lock: a standby waits here.
-    static func waitForLeadership(_ connection: PostgresConnection, logger: Logger) async throws {
-        var announced = false
-        while try await connection.query("SELECT pg_try_advisory_lock($1)", [leaderLock]).scalar != "t" {
-            if !announced {
-                logger.notice("another hacksync instance holds the leader lock; waiting as standby")
-                announced = true
-            }
-            try await Task.sleep(for: .seconds(1))
-        }
-        if announced { logger.notice("leader lock acquired; syncing") }
     }
 
     public func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {

@@ -101,7 +101,7 @@ final class SyncFixture: @unchecked Sendable {
                    store wrap: (@Sendable (any ChangeStore) -> any ChangeStore)? = nil) async throws {
         let statistics = SyncStatistics()
         let wake = WakeSignal()
-        let store = PostgresChangeStore(database: connector, logger: logger)
+        let store = PostgresChangeStore(database: connector, leadership: Leadership(logger: logger))
         let engine = SyncEngine(
             store: wrap?(store) ?? store,
             index: ElasticsearchDocumentIndex(client: es, indexes: indexes, ensureIndexes: ensureIndexes, logger: logger),
