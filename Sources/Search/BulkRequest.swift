@@ -19,6 +19,32 @@ public struct BulkRequest: Sendable {
         count += 1
     }
 
+    /// Cuts `documents` into runs whose bulk bodies stay within `maxBytes`
+    /// (a document larger than that goes alone), in order.
+    public static func split(_ documents: [DocumentWrite], maxBytes: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0, bytes = 0
+        for (index, document) in documents.enumerated() {
+            let size = actionBytes(document)
+            if index > start && bytes + size > maxBytes {
+                ranges.append(start..<index)
+                start = index
+                bytes = 0
+            }
+            bytes += size
+        }
+        if start < documents.count { ranges.append(start..<documents.count) }
+        return ranges
+    }
+
+    /// The bytes `document` adds to a body (action line, source, newlines).
+    public static func actionBytes(_ document: DocumentWrite) -> Int {
+        // {"index":{"_index":"…","_id":"…","version":…,"version_type":"external_gte"}} and its newline:
+        // 74 bytes around the index name, the id and the version (at most 20 digits each).
+        let action = 74 + document.target.utf8.count + 20 + 20
+        return action + (document.json.map { $0.utf8.count + 1 } ?? 0)
+    }
+
     /// Deletes under an external version, which leaves a tombstone so an
     /// older write arriving later cannot bring the document back.
     public mutating func delete(from index: String, id: String, version: Int64) {

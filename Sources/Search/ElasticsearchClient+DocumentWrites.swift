@@ -17,11 +17,22 @@ public struct DocumentWrite: Sendable {
 }
 
 extension ElasticsearchClient {
-    /// Writes documents in one bulk request and classifies every item, in
+    /// Writes documents in bulk requests of at most `maxBulkBytes` (one
+    /// request unless the documents are large) and classifies every item, in
     /// order. The live sync and index builds both write through here.
-    /// Throws `IndexWriteError` when the request as a whole failed.
+    /// Throws `IndexWriteError` when a request as a whole failed (the
+    /// requests before it may have been applied: every write is versioned,
+    /// so writing them again is harmless).
     public func write(_ documents: [DocumentWrite]) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
-        guard !documents.isEmpty else { return [] }
+        var results: [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] = []
+        results.reserveCapacity(documents.count)
+        for range in BulkRequest.split(documents, maxBytes: maxBulkBytes) {
+            results += try await writeOneRequest(documents[range])
+        }
+        return results
+    }
+
+    private func writeOneRequest(_ documents: ArraySlice<DocumentWrite>) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
         var request = BulkRequest()
         for document in documents {
             let id = String(document.ref.id)

@@ -13,6 +13,9 @@ public struct ElasticsearchClient: Sendable {
     /// Deadline for one request. Bulk requests of a few hundred documents
     /// take milliseconds; 30 s only trips on a hung cluster.
     public var requestTimeout: TimeAmount
+    /// Bulk bodies are cut at this size (Elasticsearch advises a few MB per
+    /// request; its `http.max_content_length` refuses 100 MB).
+    public var maxBulkBytes = 8 << 20
     public var logger: Logger
 
     public init(url: ElasticsearchURL, http: HTTPClient, requestTimeout: TimeAmount = .seconds(30), logger: Logger) {

@@ -21,6 +21,25 @@ import Testing
         #expect(request.count == 2)
     }
 
+    @Test func bulkRequestsAreCutByBytesInOrderAndABigDocumentGoesAlone() {
+        func write(_ id: Int64, bytes: Int?) -> DocumentWrite {
+            DocumentWrite(target: "projects", ref: DocumentRef(.projects, id), version: 1,
+                          json: bytes.map { #"{"d":""# + String(repeating: "x", count: $0 - 8) + #""}"# })
+        }
+        let small = (1...10).map { write($0, bytes: 1_000) }
+        #expect(BulkRequest.split(small, maxBytes: 1 << 20) == [0..<10], "small documents go in one request")
+        // ~1,123 bytes per action: three fit under 3,500, the fourth starts the next request.
+        #expect(BulkRequest.split(small, maxBytes: 3_500) == [0..<3, 3..<6, 6..<9, 9..<10])
+        let mixed = [write(1, bytes: 500), write(2, bytes: 10_000), write(3, bytes: nil), write(4, bytes: 500)]
+        #expect(BulkRequest.split(mixed, maxBytes: 4_000) == [0..<1, 1..<2, 2..<4], "an oversized document goes alone")
+        #expect(BulkRequest.split([], maxBytes: 100).isEmpty)
+
+        // The estimate covers the real body: a request never exceeds the limit by more than one document.
+        var request = BulkRequest()
+        for document in small[0..<3] { request.index(into: document.target, id: String(document.ref.id), version: 1, source: document.json!) }
+        #expect(request.body.readableBytes <= small[0..<3].map(BulkRequest.actionBytes).reduce(0, +))
+    }
+
     @Test func bulkResponseDecodesEveryItemInOrder() throws {
         let json = #"""
         {"took":3,"errors":true,"items":[
