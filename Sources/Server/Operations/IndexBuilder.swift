@@ -29,8 +29,13 @@ public struct IndexBuilder: Sendable {
     let client: ElasticsearchClient
     let indexes: SearchIndexes
     let logger: Logger
-    /// Documents per page (one read, one bulk request).
+    /// Documents per page (one read; one bulk request unless they exceed
+    /// the client's `maxBulkBytes`).
     public var pageSize = 1000
+    /// Bulk requests in flight at most; how many are chosen from what the
+    /// cluster accepts (`InFlightWindow`: one more per round without a 429,
+    /// half as many after one).
+    public var maxInFlight = 4
     /// A catch-up round touching fewer documents than this ends the catch-up.
     public var catchUpSettled = 100
     public var retry = RetryPolicy(base: .milliseconds(200), cap: .seconds(5))
@@ -154,10 +159,12 @@ public struct IndexBuilder: Sendable {
         return try row.flatMap(IndexJob.init(row:)) ?? { throw OperationError.notFound("index job \(job.id) vanished") }()
     }
 
-    /// Copies keyset pages into the target. The next page is read while the
-    /// current one is written (one connection serialises the queries; the
-    /// index works meanwhile), and the checkpoint moves only after a page was
-    /// written.
+    /// Copies keyset pages into the target: pages are read in id order on
+    /// the job's connection while up to `window.limit` of them are being
+    /// written, so memory holds at most that many pages plus one. The
+    /// checkpoint (`last_id`) moves only over pages written with every page
+    /// before them (`PageCheckpoint`): a resumed job redoes at most the
+    /// pages that were in flight.
     private func copy(_ job: IndexJob, _ db: PostgresConnection, _ progress: @Sendable (IndexJob) -> Void) async throws -> IndexJob {
         var job = job
         let target = buildAlias(job)
@@ -166,17 +173,26 @@ public struct IndexBuilder: Sendable {
             try await db.query("SELECT version, id, doc FROM sync.read_page($1, $2, $3)", [entity.rawValue, id, pageSize])
                 .rows.map { ($0.int64(1) ?? 0, $0.int64(0) ?? 0, $0.string(2)) }
         }
-        var page = try await read(after: job.lastID)
-        while let last = page.last?.id {
-            try Task.checkCancellation()
-            async let next = read(after: last)
-            try await write(page, entity: entity, to: target, db)
-            let row = try await db.query(
-                "UPDATE sync.index_jobs SET last_id = $2, copied = copied + $3, total = greatest(total, copied + $3), updated_at = now() WHERE id = $1 RETURNING \(IndexJob.columns)",
-                [job.id, last, page.count]).rows.first
-            if let updated = row.flatMap(IndexJob.init(row:)) { job = updated }
-            progress(job)
-            page = try await next
+        var window = InFlightWindow(maximum: maxInFlight)
+        var checkpoint = PageCheckpoint()
+        try await withThrowingTaskGroup(of: (ticket: Int, overloaded: Bool).self) { group in
+            var page = try await read(after: job.lastID)
+            while true {
+                while checkpoint.inFlight < window.limit, let last = page.last?.id {
+                    try Task.checkCancellation()
+                    let ticket = checkpoint.issued(lastID: last, count: page.count)
+                    group.addTask { [page] in (ticket, try await write(page, entity: entity, to: target, db)) }
+                    page = try await read(after: last)
+                }
+                guard let written = try await group.next() else { break }
+                if written.overloaded { window.overloaded() } else { window.accepted() }
+                guard let advance = checkpoint.finished(written.ticket) else { continue }
+                let row = try await db.query(
+                    "UPDATE sync.index_jobs SET last_id = $2, copied = copied + $3, total = greatest(total, copied + $3), updated_at = now() WHERE id = $1 RETURNING \(IndexJob.columns)",
+                    [job.id, advance.lastID, advance.copied]).rows.first
+                if let updated = row.flatMap(IndexJob.init(row:)) { job = updated }
+                progress(job)
+            }
         }
         let row = try await db.query("UPDATE sync.index_jobs SET phase = 'catching_up', updated_at = now() WHERE id = $1 RETURNING \(IndexJob.columns)", [job.id]).rows.first
         return row.flatMap(IndexJob.init(row:)) ?? job
@@ -230,16 +246,18 @@ public struct IndexBuilder: Sendable {
             throw OperationError.jobInterrupted("catch-up returned no header")
         }
         let documents = rows.rows.dropFirst().map { ($0.int64(2) ?? 0, version, $0.string(3)) }
-        try await write(Array(documents), entity: job.entity, to: target, db)
+        _ = try await write(Array(documents), entity: job.entity, to: target, db)
         _ = try await db.query("UPDATE sync.index_jobs SET snapshot = $2::pg_snapshot, updated_at = now() WHERE id = $1", [job.id, upto])
         return documents.count
     }
 
     /// Writes documents (id, version, JSON or nil for a delete) with retries
-    /// for transient failures; parks documents the index refuses.
+    /// for transient failures; parks documents the index refuses. Returns
+    /// whether the cluster asked for less on the way (429).
     private func write(_ documents: [(id: Int64, version: Int64, json: String?)], entity: Entity, to target: String,
-                       _ db: PostgresConnection) async throws {
-        guard !documents.isEmpty else { return }
+                       _ db: PostgresConnection) async throws -> Bool {
+        guard !documents.isEmpty else { return false }
+        var overloaded = false
         let writes = documents.map { DocumentWrite(target: target, ref: DocumentRef(entity, $0.id), version: $0.version, json: $0.json) }
         var generator = SystemRandomNumberGenerator()
         var lastProblem = ""
@@ -255,13 +273,16 @@ public struct IndexBuilder: Sendable {
                     case .applied, .superseded: break
                     case .rejected(let type, let reason):
                         rejected.append(RejectedDocument(ref: write.ref, json: write.json, errorType: type, reason: reason))
-                    case .retry(let reason, _): retryable.append(reason)
+                    case .retry(let reason, let asksForLess):
+                        retryable.append(reason)
+                        overloaded = overloaded || asksForLess
                     }
                 }
                 if !rejected.isEmpty { try await park(rejected, db) }
-                if retryable.isEmpty { return }
+                if retryable.isEmpty { return overloaded }
                 lastProblem = "\(retryable.count) documents to retry, e.g. \(retryable[0])"
             } catch let error as IndexWriteError where error.transient {
+                overloaded = overloaded || error.overloaded
                 lastProblem = "\(error)"
             }
             logger.info("index build write failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(lastProblem)"])
