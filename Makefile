@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-scale deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -36,6 +36,13 @@ SEED ?=
 chaos: build-tests
 	@HACKSYNC_CHAOS_SECONDS=$(DURATION) HACKSYNC_CHAOS_SEED=$(SEED) RUN_DIR=$(CURDIR)/.run-chaos \
 		scripts/test.sh --filter aSeededChaosRun
+
+# 3 million documents: bulk seed, then a full reindex killed with -9 and resumed
+# (bounded by the search server: ~45 min here). make bench-scale USERS=100000 PROJECTS=200000 for a short run.
+USERS ?= 1000000
+PROJECTS ?= 2000000
+bench-scale: deps
+	@scripts/bench-scale.sh $(USERS) $(PROJECTS)
 
 services-start: deps
 	@scripts/services.sh start

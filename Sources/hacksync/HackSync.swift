@@ -170,26 +170,3 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct Seed: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Insert realistic demo data.")
-
-    @OptionGroup var common: CommonOptions
-
-    @Option(help: "Number of users.") var users = 200
-    @Option(help: "Number of hackathons.") var hackathons = 12
-    @Option(help: "Number of projects.") var projects = 300
-    @Option(help: "Random seed (same seed, same data).") var seed: UInt64 = 42
-
-    func run() async throws {
-        let logger = try common.makeLogger("hacksync.seed")
-        var seeder = DemoSeeder()
-        seeder.users = users
-        seeder.hackathons = hackathons
-        seeder.projects = projects
-        seeder.seed = seed
-        let counts = try await PostgresConnection.withConnection(try common.resolvedDatabaseURL(), applicationName: "hacksync-seed", logger: logger) {
-            try await seeder.run($0, logger: logger)
-        }
-        print("seeded \(counts)")
-    }
-}

@@ -61,8 +61,8 @@ struct Reconcile: AsyncParsableCommand {
     }
 }
 
-/// Count, rate and ETA of an index job on stderr: redrawn in place on a
-/// terminal, a line every few seconds otherwise.
+/// Count, rate and ETA of a long run (an index job, a bulk seed) on stderr:
+/// redrawn in place on a terminal, a line every few seconds otherwise.
 final class ProgressBar: Sendable {
     let label: String
     let interactive = isatty(STDERR_FILENO) != 0
@@ -71,6 +71,10 @@ final class ProgressBar: Sendable {
     init(label: String) { self.label = label }
 
     func show(_ job: IndexJob) {
+        show(done: job.copied, total: job.total, rate: job.rate ?? 0)
+    }
+
+    func show(done: Int64, total: Int64, rate: Double, label: String? = nil) {
         let now = ContinuousClock.now
         let due = lastLine.withLock { last -> Bool in
             if interactive { return true }
@@ -80,16 +84,20 @@ final class ProgressBar: Sendable {
         }
         guard due else { return }
         let width = 30
-        let filled = Int(job.fraction * Double(width))
-        let rate = job.rate ?? 0
-        let eta = rate > 0 ? Double(max(0, job.total - job.copied)) / rate : 0
-        let line = "\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] "
-            + "\(job.copied)/\(job.total) \(Int(rate))/s ETA \(Int(eta))s"
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
+        let filled = Int(fraction * Double(width))
+        let eta = rate > 0 ? Double(max(0, total - done)) / rate : 0
+        let line = "\(label ?? self.label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] "
+            + "\(done)/\(total) \(Int(rate))/s ETA \(Int(eta))s"
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 
-    func done(_ job: IndexJob) {
+    func clear() {
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    func done(_ job: IndexJob) {
+        clear()
         print("\(label): \(job.mode == .reindex ? "reindexed into \(job.targetIndex)" : "rebuilt \(job.targetIndex)"): "
               + "\(job.copied) documents, \(Int(job.rate ?? 0))/s")
     }
