@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Millions of documents on this machine (loopback only, bounded by the
-# sizes given): `hacksync seed --bulk` (set-based, capture off), then a
-# full reindex of every entity with the progress bar, one of them killed
-# with -9 part-way and resumed. Reports rows/s of the seed, documents/s and
-# peak RSS of each reindex, and the CPU each process used during the copy
-# (the search server's share bounds it here: it takes ~1 ms per document).
-# Usage: scripts/bench-scale.sh [users] [projects] [hackathons] [kill-at-fraction]
+# sizes given): `hacksync seed --bulk` (set-based, capture off), then full
+# reindexes with the progress bar, reporting rows/s of the seed, and
+# documents/s, peak RSS and the CPU of hacksync, Postgres and the search
+# server during each copy.
+#
+# Phase 1, the real (in-memory) search server: hackathons and users. It
+# keeps every document in RAM (~12 KB each here), so the 2 million projects
+# do not fit on a 24 GiB machine; they, and everything else once more, go
+# to phase 2.
+# Phase 2, a search server that keeps nothing (bench/scale/null_search.py):
+# what HackSync and Postgres do on their own. The projects reindex is killed
+# with -9 at KILL_AT of the way and resumed.
+# Usage: [SKIP_PHASE1=1] scripts/bench-scale.sh [users] [projects] [hackathons] [kill-at-fraction]
 set -euo pipefail
 USERS=${1:-1000000}
 PROJECTS=${2:-2000000}
@@ -28,28 +35,41 @@ postgres_cpu() {  # CPU seconds of the cluster: the postmaster, its exited child
     done
     echo "$total"
 }
-search_pid=$(cat "$HACKSYNC_SEARCH_PID_FILE")
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; postgres fsync=on; search server osmem"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; postgres fsync=on"
 /usr/bin/time -f "seed: %e s wall, peak RSS %M KiB" .build/release/hacksync seed --bulk \
     --users "$USERS" --projects "$PROJECTS" --hackathons "$HACKATHONS" --log-level warning 2>"$OUT/seed.err" | tee "$OUT/seed.out"
 tail -1 "$OUT/seed.err"
 psql "$DATABASE_URL" -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size(current_database()))"
 
-reindex() {  # entity, then extra flags; prints the summary line
-    local entity=$1
-    local search_before pg_before
+reindex() {  # entity, label; prints the summary lines
+    local entity=$1 label=$2 search_before pg_before
     search_before=$(cpu_seconds "$search_pid"); pg_before=$(postgres_cpu)
-    /usr/bin/time -f "$entity: %e s wall, %U s user + %S s system CPU in hacksync, peak RSS %M KiB" \
-        .build/release/hacksync reindex --entity "$entity" --log-level warning 2>"$OUT/$entity.err" >"$OUT/$entity.out" || true
-    tail -1 "$OUT/$entity.err"
-    cat "$OUT/$entity.out"
-    echo "  CPU meanwhile: search server $(python3 -c "print(round($(cpu_seconds "$search_pid") - $search_before, 1))") s," \
-         "postgres $(python3 -c "print(round($(postgres_cpu) - $pg_before, 1))") s"
+    /usr/bin/time -f "$label $entity: %e s wall, %U s user + %S s system CPU in hacksync, peak RSS %M KiB" \
+        .build/release/hacksync reindex --entity "$entity" --log-level warning 2>"$OUT/$label-$entity.err" >"$OUT/$label-$entity.out" || true
+    tail -1 "$OUT/$label-$entity.err"
+    sed "s/^/$label /" "$OUT/$label-$entity.out"
+    echo "$label   CPU meanwhile: search server $(python3 -c "print(round($(cpu_seconds "$search_pid") - $search_before, 1))") s," \
+         "postgres $(python3 -c "print(round($(postgres_cpu) - $pg_before, 1))") s;" \
+         "search server RSS $(($(ps -o rss= -p "$search_pid") / 1024)) MiB"
 }
 
-reindex hackathons
-reindex users
+if [ -z "${SKIP_PHASE1:-}" ]; then
+    echo "== phase 1: the in-memory search server"
+    search_pid=$(cat "$HACKSYNC_SEARCH_PID_FILE")
+    reindex hackathons osmem
+    reindex users osmem
+fi
+
+echo "== phase 2: a search server that keeps nothing"
+NULL_PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+python3 bench/scale/null_search.py "$NULL_PORT" &
+search_pid=$!
+SERVE_PID=$search_pid  # stopped on exit by bench-env.sh
+export ELASTICSEARCH_URL=http://127.0.0.1:$NULL_PORT
+for _ in $(seq 1 50); do curl -sf "$ELASTICSEARCH_URL/" >/dev/null && break; sleep 0.1; done
+reindex hackathons null
+reindex users null
 
 # Projects: killed with -9 once KILL_AT of them are copied, then resumed.
 .build/release/hacksync reindex --entity projects --log-level warning 2>"$OUT/projects-killed.err" >/dev/null &
@@ -58,12 +78,12 @@ target=$(python3 -c "print(int($PROJECTS * $KILL_AT))")
 while kill -0 "$victim" 2>/dev/null; do
     copied=$(psql "$DATABASE_URL" -Atc "SELECT coalesce(max(copied), 0) FROM sync.index_jobs WHERE entity = 'projects' AND finished_at IS NULL")
     if [ "$copied" -ge "$target" ]; then kill -9 "$victim"; break; fi
-    sleep 1
+    sleep 0.5
 done
 wait "$victim" 2>/dev/null || true
-psql "$DATABASE_URL" -Atc "SELECT 'projects killed at ' || copied || ' of ' || total || ' copied (checkpoint last_id ' || last_id || ')' FROM sync.index_jobs WHERE entity = 'projects' AND finished_at IS NULL"
-reindex projects
+psql "$DATABASE_URL" -Atc "SELECT 'null projects killed at ' || copied || ' of ' || total || ' copied (checkpoint last_id ' || last_id || ')' FROM sync.index_jobs WHERE entity = 'projects' AND finished_at IS NULL"
+reindex projects null
 psql "$DATABASE_URL" -Atc "SELECT entity || ': job ' || id || ' ' || mode || ' ' || phase || ', ' || copied || ' copied in ' || round(extract(epoch FROM finished_at - started_at)) || ' s' FROM sync.index_jobs ORDER BY id"
 for alias in users hackathons projects; do
-    curl -s "$ELASTICSEARCH_URL/$alias/_count" | python3 -c "import json, sys; print('$alias in the index:', json.load(sys.stdin)['count'])"
+    curl -s "$ELASTICSEARCH_URL/$alias/_count" | python3 -c "import json, sys; print('$alias in the null index:', json.load(sys.stdin)['count'])"
 done

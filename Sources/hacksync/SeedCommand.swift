@@ -53,9 +53,12 @@ struct Seed: AsyncParsableCommand {
             bar.show(done: Int64(progress.done), total: Int64(progress.total),
                      rate: Double(progress.done) / max(progress.elapsed / .seconds(1), 0.001), label: progress.table)
         }
-        try await connector.withConnection(applicationName: "hacksync-seed") { try await BulkSeeder.settle($0) }
         bar.clear()
         print("seeded \(counts)")
+        let settled = try await ContinuousClock().measure {
+            try await connector.withConnection(applicationName: "hacksync-seed") { try await BulkSeeder.settle($0) }
+        }
+        print(String(format: "vacuumed and analyzed in %.1f s", settled / .seconds(1)))
         print("capture was off: run `hacksync reindex` to index them")
     }
 }

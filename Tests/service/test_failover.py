@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import websockets
 
 from conftest import Service, receive_json, subscribe, wait_until
@@ -74,99 +75,102 @@ def role(service):
     return service.status()["role"]
 
 
-def test_a_killed_leader_fails_over_within_seconds_without_loss_or_duplicates():
+async def until(predicate, timeout, what):
+    await asyncio.to_thread(wait_until, predicate, timeout, what)
+
+
+def synced_after(events, writer, moment):
+    return any(writer.sent.get(m["data"]["username"], 0) > moment for _, m in events)
+
+
+@pytest.fixture
+def pair():
+    """Two instances of one deployment: the first started leads."""
     leader = Service(extra_args=("--leader-lease", LEASE))
     standby = Service(peer_of=leader, extra_args=("--leader-lease", LEASE))
     try:
         assert role(leader) == "leader" and role(standby) == "standby"
-
-        async def scenario():
-            events, stop = [], asyncio.Event()
-            async with websockets.connect(standby.ws) as ws:
-                await subscribe(ws, channel="users")
-                listening = asyncio.create_task(collect(ws, events, stop))
-                writer = Writer(leader.db_url, "k")
-                writer.start()
-                # The standby serves the live stream while the other instance syncs.
-                await asyncio.to_thread(wait_until, lambda: len(events) >= 20, 20, "events on the standby")
-                killed = time.monotonic()
-                leader.process.kill()
-                await asyncio.to_thread(wait_until, lambda: role(standby) == "leader", 10, "the standby to lead")
-                await asyncio.to_thread(wait_until, lambda: any(writer.sent.get(m["data"]["username"], 0) > killed
-                                                                for _, m in events), 10, "writes after the kill to sync")
-                await asyncio.sleep(1)
-                writer.finish()
-                await asyncio.to_thread(wait_until, lambda: len(events) >= len(writer.sent), 30, "every insert")
-                stop.set()
-                await listening
-                failover = first_synced_after(events, writer, killed) - killed
-                print(f"failover after kill -9: {failover:.2f} s ({len(writer.sent)} inserts)")
-                assert failover < 5, f"the first write after the kill synced {failover:.1f} s later"
-                check_stream(events, writer.sent, "subscriber on the standby")
-        asyncio.run(scenario())
-
-        # The killed instance comes back as a standby, and serves the same stream.
-        leader.start()
-        assert role(leader) == "standby" and role(standby) == "leader"
+        yield leader, standby
     finally:
         standby.stop()
         leader.stop()
 
 
-def test_a_hung_leader_is_deposed_after_its_lease_and_resumes_as_standby():
-    leader = Service(extra_args=("--leader-lease", LEASE))
-    standby = Service(peer_of=leader, extra_args=("--leader-lease", LEASE))
-    try:
-        assert role(leader) == "leader" and role(standby) == "standby"
+def test_a_killed_leader_fails_over_within_seconds_without_loss_or_duplicates(pair):
+    leader, standby = pair
 
-        async def scenario():
-            events, stop = [], asyncio.Event()
-            # One subscriber on each: the leader's hub is fed by its engine and its
-            # follower at once (and by the follower alone once it stepped down).
-            on_leader = []
-            async with websockets.connect(standby.ws) as ws, websockets.connect(leader.ws) as leader_ws:
-                await subscribe(ws, channel="users")
-                await subscribe(leader_ws, channel="users")
-                listening = asyncio.create_task(collect(ws, events, stop))
-                listening_on_leader = asyncio.create_task(collect(leader_ws, on_leader, stop))
-                writer = Writer(leader.db_url, "h")
-                writer.start()
-                await asyncio.to_thread(wait_until, lambda: len(events) >= 20, 20, "events on the standby")
-                stopped = time.monotonic()
-                os.kill(leader.process.pid, signal.SIGSTOP)  # hung: its sockets stay open
-                try:
-                    await asyncio.to_thread(wait_until, lambda: role(standby) == "leader", 15, "the standby to lead")
-                    await asyncio.to_thread(wait_until, lambda: any(writer.sent.get(m["data"]["username"], 0) > stopped
-                                                                    for _, m in events), 15, "writes after the hang")
-                finally:
-                    os.kill(leader.process.pid, signal.SIGCONT)
-                # The old leader wakes up deposed: it must see it and wait as a standby.
-                await asyncio.to_thread(wait_until, lambda: role(leader) == "standby", 10, "the old leader to step down")
-                await asyncio.sleep(1)
-                writer.finish()
-                await asyncio.to_thread(wait_until, lambda: len(events) >= len(writer.sent)
-                                        and len(on_leader) >= len(writer.sent), 30, "every insert")
-                stop.set()
-                await listening
-                await listening_on_leader
-                check_stream(on_leader, writer.sent, "subscriber on the leader that was deposed")
-                takeover = first_synced_after(events, writer, stopped) - stopped
-                print(f"failover after SIGSTOP with a {LEASE} lease: {takeover:.2f} s ({len(writer.sent)} inserts)")
-                assert takeover < 3 + 1 + 3, f"the first write after the hang synced {takeover:.1f} s later"
-                check_stream(events, writer.sent, "subscriber on the standby")
+    async def scenario():
+        events, stop = [], asyncio.Event()
+        async with websockets.connect(standby.ws) as ws:
+            await subscribe(ws, channel="users")
+            listening = asyncio.create_task(collect(ws, events, stop))
+            writer = Writer(leader.db_url, "k")
+            writer.start()
+            # The standby serves the live stream while the other instance syncs.
+            await until(lambda: len(events) >= 20, 20, "events on the standby")
+            killed = time.monotonic()
+            leader.process.kill()
+            await until(lambda: role(standby) == "leader", 10, "the standby to lead")
+            await until(lambda: synced_after(events, writer, killed), 10, "writes after the kill to sync")
+            await asyncio.sleep(1)
+            writer.finish()
+            await until(lambda: len(events) >= len(writer.sent), 30, "every insert")
+            stop.set()
+            await listening
+            failover = first_synced_after(events, writer, killed) - killed
+            print(f"failover after kill -9: {failover:.2f} s ({len(writer.sent)} inserts)")
+            assert failover < 5, f"the first write after the kill synced {failover:.1f} s later"
+            check_stream(events, writer.sent, "subscriber on the standby")
+    asyncio.run(scenario())
 
-                # Resume against the other instance: a replay from the start gives the same stream.
-                async with websockets.connect(leader.ws) as replay:
-                    reply = await subscribe(replay, channel="users", since=0)
-                    replayed, done = [], asyncio.Event()
-                    task = asyncio.create_task(collect(replay, replayed, done))
-                    await asyncio.to_thread(wait_until, lambda: len(replayed) >= len(events), 30, "the replay")
-                    done.set()
-                    await task
-                    assert [m["seq"] for _, m in replayed] == [m["seq"] for _, m in events], reply
-        asyncio.run(scenario())
-        assert "its session was ended" in standby.logged()
-        assert "lost the leader lease" in leader.logged()
-    finally:
-        standby.stop()
-        leader.stop()
+    # The killed instance comes back as a standby, and serves the same stream.
+    leader.start()
+    assert role(leader) == "standby" and role(standby) == "leader"
+
+
+def test_a_hung_leader_is_deposed_after_its_lease_and_resumes_as_standby(pair):
+    leader, standby = pair
+
+    async def scenario():
+        events, on_leader, stop = [], [], asyncio.Event()
+        # One subscriber on each: the leader's hub is fed by its engine and its
+        # follower at once (and by the follower alone once it stepped down).
+        async with websockets.connect(standby.ws) as ws, websockets.connect(leader.ws) as leader_ws:
+            await subscribe(ws, channel="users")
+            await subscribe(leader_ws, channel="users")
+            listening = [asyncio.create_task(collect(ws, events, stop)), asyncio.create_task(collect(leader_ws, on_leader, stop))]
+            writer = Writer(leader.db_url, "h")
+            writer.start()
+            await until(lambda: len(events) >= 20, 20, "events on the standby")
+            stopped = time.monotonic()
+            os.kill(leader.process.pid, signal.SIGSTOP)  # hung: its sockets stay open
+            try:
+                await until(lambda: role(standby) == "leader", 15, "the standby to lead")
+                await until(lambda: synced_after(events, writer, stopped), 15, "writes after the hang")
+            finally:
+                os.kill(leader.process.pid, signal.SIGCONT)
+            # The old leader wakes up deposed: it must see it and wait as a standby.
+            await until(lambda: role(leader) == "standby", 10, "the old leader to step down")
+            await asyncio.sleep(1)
+            writer.finish()
+            await until(lambda: len(events) >= len(writer.sent) and len(on_leader) >= len(writer.sent), 30, "every insert")
+            stop.set()
+            await asyncio.gather(*listening)
+            takeover = first_synced_after(events, writer, stopped) - stopped
+            print(f"failover after SIGSTOP with a {LEASE} lease: {takeover:.2f} s ({len(writer.sent)} inserts)")
+            assert takeover < 3 + 1 + 3, f"the first write after the hang synced {takeover:.1f} s later"
+            check_stream(events, writer.sent, "subscriber on the standby")
+            check_stream(on_leader, writer.sent, "subscriber on the leader that was deposed")
+
+            # Resume against the other instance: a replay from the start gives the same stream.
+            async with websockets.connect(leader.ws) as replay:
+                await subscribe(replay, channel="users", since=0)
+                replayed, done = [], asyncio.Event()
+                task = asyncio.create_task(collect(replay, replayed, done))
+                await until(lambda: len(replayed) >= len(events), 30, "the replay")
+                done.set()
+                await task
+                assert [m["seq"] for _, m in replayed] == [m["seq"] for _, m in events]
+    asyncio.run(scenario())
+    assert "its session was ended" in standby.logged()
+    assert "lost the leader lease" in leader.logged()

@@ -171,11 +171,14 @@ public struct BulkSeeder: Sendable {
              LATERAL generate_series(0, ((h >> 56) & 255) % $7::bigint) k
         """
 
-    /// Identity sequences past the seeded ids, and fresh planner statistics.
+    /// Identity sequences past the seeded ids; then VACUUM, which sets the
+    /// visibility map (the document builders count participants and
+    /// projects with index-only scans: on freshly loaded tables each entry
+    /// is a heap visit too), and fresh planner statistics.
     public static func settle(_ db: PostgresConnection) async throws {
         for table in ["users", "hackathons", "projects"] {
             try await db.query("SELECT setval(pg_get_serial_sequence($1, 'id'), (SELECT max(id) FROM \(quoteIdentifier(table))))", [table])
         }
-        try await db.execute("ANALYZE users, hackathons, hackathon_participants, projects, project_members")
+        try await db.execute("VACUUM (ANALYZE) users, hackathons, hackathon_participants, projects, project_members")
     }
 }

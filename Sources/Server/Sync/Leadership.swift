@@ -33,6 +33,9 @@ public final class Leadership: Sendable {
     private struct State {
         var renewedAt: ContinuousClock.Instant?
         var epoch: Int64?
+        /// One more per connection that led: a renewal task of an earlier,
+        /// broken connection must not touch the current one's lease.
+        var term = 0
     }
     private let state = Mutex(State())
 
@@ -63,12 +66,14 @@ public final class Leadership: Sendable {
                 "SELECT leader, epoch, deposed FROM sync.try_lead($1, make_interval(secs => $2))",
                 [configuration.instance, lease]).rows.first
             if row?.bool(0) == true {
-                state.withLock {
+                let term = state.withLock {
                     $0.renewedAt = .now
                     $0.epoch = row?.int64(1)
+                    $0.term += 1
+                    return $0.term
                 }
                 logger.notice("leading: this instance syncs", metadata: ["epoch": "\(row?.int64(1) ?? 0)", "instance": "\(configuration.instance)"])
-                renewInBackground(connection)
+                renewInBackground(connection, term: term)
                 return
             }
             if let deposed = row?.int(2) {
@@ -93,7 +98,7 @@ public final class Leadership: Sendable {
     /// Renews the lease until the connection breaks or the lease is lost;
     /// then closes the connection, so nothing more is claimed or settled on
     /// it (the next use opens a new one, which waits as standby).
-    private func renewInBackground(_ connection: PostgresConnection) {
+    private func renewInBackground(_ connection: PostgresConnection, term: Int) {
         Task { [configuration, logger] in
             var problem: String?
             while true {
@@ -109,9 +114,9 @@ public final class Leadership: Sendable {
                     problem = "\(error)"
                     break
                 }
-                state.withLock { $0.renewedAt = .now }
+                state.withLock { if $0.term == term { $0.renewedAt = .now } }
             }
-            state.withLock { $0.renewedAt = nil }
+            state.withLock { if $0.term == term { $0.renewedAt = nil } }
             if let problem {
                 logger.error("lost the leader lease; stopping to sync", metadata: ["reason": "\(problem)"])
             }

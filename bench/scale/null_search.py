@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""A search server that accepts every write and keeps none: the Elasticsearch
+REST calls an index build makes (aliases, index create/delete, _bulk,
+_refresh, _count), answered from a few dictionaries. For benchmarks only:
+it takes the search cluster out of a measurement, so that what HackSync and
+Postgres can do shows on its own (scripts/bench-scale.sh). Loopback only.
+
+Usage: null_search.py PORT
+"""
+import json
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+lock = threading.Lock()
+indexes = {}   # name -> ids of the documents it holds (nothing else is kept)
+aliases = {}   # alias -> set of index names
+
+
+def resolve(name):
+    return aliases.get(name) or ({name} if name in indexes else set())
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=None):
+        data = json.dumps(body if body is not None else {}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def missing(self, name):
+        self.reply(404, {"error": {"type": "index_not_found_exception", "reason": f"no such index [{name}]"}, "status": 404})
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_HEAD(self):
+        name = self.path.strip("/").split("?")[0]
+        self.reply(200) if resolve(name) else self.missing(name)
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        with lock:
+            if path == "/":
+                return self.reply(200, {"version": {"number": "8.0.0-null"}, "tagline": "You Know, for Search"})
+            if path == "/_cluster/health":
+                return self.reply(200, {"status": "green"})
+            if m := re.fullmatch(r"/_alias/([^/]+)", path):
+                targets = aliases.get(m.group(1))
+                if not targets:
+                    return self.reply(404, {"error": "alias [%s] missing" % m.group(1), "status": 404})
+                return self.reply(200, {index: {"aliases": {m.group(1): {}}} for index in targets})
+            if m := re.fullmatch(r"/([^/]*)\*/_settings", path):
+                return self.reply(200, {i: {"settings": {}} for i in indexes if i.startswith(m.group(1))})
+            if m := re.fullmatch(r"/([^/]+)/_count", path):
+                targets = resolve(m.group(1))
+                if not targets:
+                    return self.missing(m.group(1))
+                return self.reply(200, {"count": sum(len(indexes[i]) for i in targets)})
+        self.reply(400, {"error": f"null search server: GET {path} is not implemented", "status": 400})
+
+    def do_PUT(self):
+        self.body()
+        name = self.path.strip("/").split("?")[0]
+        with lock:
+            indexes.setdefault(name, set())
+        self.reply(200, {"acknowledged": True, "index": name})
+
+    def do_DELETE(self):
+        name = self.path.strip("/").split("?")[0]
+        with lock:
+            if name not in indexes:
+                return self.missing(name)
+            del indexes[name]
+            for targets in aliases.values():
+                targets.discard(name)
+        self.reply(200, {"acknowledged": True})
+
+    def do_POST(self):
+        path = self.path.split("?")[0]
+        body = self.body()
+        if path == "/_aliases":
+            with lock:
+                for action in json.loads(body)["actions"]:
+                    (kind, spec), = action.items()
+                    targets = aliases.setdefault(spec["alias"], set())
+                    (targets.add if kind == "add" else targets.discard)(spec["index"])
+            return self.reply(200, {"acknowledged": True})
+        if path.endswith("/_refresh"):
+            return self.reply(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
+        if path == "/_bulk":
+            return self.bulk(body)
+        self.reply(400, {"error": f"null search server: POST {path} is not implemented", "status": 400})
+
+    def bulk(self, body):
+        items = []
+        lines = body.split(b"\n")
+        i = 0
+        with lock:
+            while i < len(lines):
+                if not lines[i]:
+                    i += 1
+                    continue
+                (kind, meta), = json.loads(lines[i]).items()
+                targets = resolve(meta["_index"])
+                if not targets:
+                    items.append({kind: {"_index": meta["_index"], "_id": meta["_id"], "status": 404,
+                                         "error": {"type": "index_not_found_exception", "reason": "no such index"}}})
+                else:
+                    index = sorted(targets)[0]
+                    (indexes[index].add if kind == "index" else indexes[index].discard)(meta["_id"])
+                    items.append({kind: {"_index": index, "_id": meta["_id"], "status": 201 if kind == "index" else 200,
+                                         "result": "created" if kind == "index" else "deleted"}})
+                i += 2 if kind == "index" else 1
+        self.reply(200, {"took": 0, "errors": False, "items": items})
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
