@@ -8,8 +8,8 @@
 -- (SIGSTOP, a stuck host) or the network drops without a reset. Its lock
 -- would then be held for as long as TCP keeps the session. So the leader
 -- renews a lease every second (sync.renew_lease); a standby that finds the
--- lease older than `lease` ends the holder's session (pg_terminate_backend)
--- and takes the lock. A deposed leader cannot settle anything afterwards:
+-- lease older than `lease`, and the holder's session waiting for its client,
+-- ends that session (pg_terminate_backend) and takes the lock. A deposed leader cannot settle anything afterwards:
 -- sync.settle checks, inside its own transaction, that the calling session
 -- holds the lock (sync.assert_leader).
 
@@ -41,6 +41,14 @@ END $$;
 -- One attempt to lead. Returns the role this session has afterwards and,
 -- when a stalled leader's session was ended, its pid (the lock is free a
 -- moment later: the next attempt takes it).
+--
+-- A stale lease alone does not depose: the leader renews on its sync
+-- connection, so a renewal can wait behind a long statement (a claim
+-- waiting for the version lock while an index build reads). The holder is
+-- ended only if, besides, its session waits for its client: idle, idle in
+-- a transaction, or blocked sending to or reading from it. That is what a
+-- stopped process or a dead network path looks like from the server; a
+-- busy leader runs or waits on a lock inside the server, and is left alone.
 CREATE OR REPLACE FUNCTION sync.try_lead(instance text, lease interval)
 RETURNS TABLE (leader boolean, epoch bigint, deposed integer)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -60,17 +68,26 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    SELECT * INTO current FROM sync.leader;
-    -- Only the session that still holds the lock is ended, never a pid
-    -- that was reused or a leader that renewed meanwhile.
-    IF current.renewed_at < clock_timestamp() - lease AND EXISTS (
-        SELECT 1 FROM pg_locks
-        WHERE locktype = 'advisory' AND granted AND pid = current.pid
-          AND classid = (sync.leader_lock() >> 32)::oid
-          AND objid = (sync.leader_lock() & 4294967295)::oid AND objsubid = 1)
-       AND pg_terminate_backend(current.pid) THEN
-        RETURN QUERY SELECT false, current.epoch, current.pid;
-        RETURN;
+    -- Locked: a renewal committing meanwhile is seen (the row is read again
+    -- after the wait), and none can commit between this check and the end.
+    SELECT * INTO current FROM sync.leader FOR UPDATE;
+    IF current.renewed_at < clock_timestamp() - lease THEN
+        -- Only the session that still holds the lock, never a reused pid.
+        IF EXISTS (
+            SELECT 1 FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND pid = current.pid
+              AND classid = (sync.leader_lock() >> 32)::oid
+              AND objid = (sync.leader_lock() & 4294967295)::oid AND objsubid = 1)
+           AND EXISTS (
+            SELECT 1 FROM pg_stat_activity a
+            WHERE a.pid = current.pid
+              AND (a.state IN ('idle', 'idle in transaction', 'idle in transaction (aborted)')
+                   OR a.wait_event_type = 'Client')) THEN
+            IF pg_terminate_backend(current.pid) THEN
+                RETURN QUERY SELECT false, current.epoch, current.pid;
+                RETURN;
+            END IF;
+        END IF;
     END IF;
     RETURN QUERY SELECT false, current.epoch, NULL::integer;
 END $$;

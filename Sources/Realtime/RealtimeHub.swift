@@ -48,16 +48,15 @@ public final class RealtimeHub: EventSink {
     public var latestSeq: Int64 { state.withLock { $0.latestSeq } }
 
     /// Sets the newest seq at start, so new live subscriptions start after it.
-    public func primeLatestSeq() async {
-        if let latest = try? await log.latestSeq() {
-            state.withLock { $0.latestSeq = max($0.latestSeq, latest) }
-        }
+    public func primeLatestSeq() async throws {
+        let latest = try await log.latestSeq()
+        state.withLock { $0.latestSeq = max($0.latestSeq, latest) }
     }
 
-    /// Offers `events` (in seq order) to every subscriber. Two sources
-    /// publish on the leader, the engine and the event follower, so events
-    /// at or below the newest seq already published are dropped, and
-    /// publishes run one at a time: each seq goes out once, in order.
+    /// Offers `events` (in seq order) to every subscriber. Events at or
+    /// below the newest seq already published are dropped, and publishes
+    /// run one at a time, so each seq goes out once, in order, whoever
+    /// publishes (the service's event follower; tests).
     public func publish(_ events: [DocumentEvent]) {
         publishing.withLock { _ in
             let (fresh, sessions) = state.withLock { s -> ([DocumentEvent], [SubscriberSession]) in

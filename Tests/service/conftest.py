@@ -118,7 +118,7 @@ class Service:
         self.log.close()
         if self.owns_database:
             psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
-        os.unlink(self.log.name)
+        os.environ.get("KEEP_LOGS") or os.unlink(self.log.name)  # KEEP_LOGS=1: keep them to debug a failure
 
     def status(self):
         with urllib.request.urlopen(f"{self.url}/api/status", timeout=5) as r:

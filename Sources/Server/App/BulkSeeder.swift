@@ -54,11 +54,19 @@ public struct BulkSeeder: Sendable {
     public func run(_ connector: PostgresConnector, logger: Logger, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Counts {
         let clock = ContinuousClock()
         let start = clock.now
+        // The seeded ids follow the highest existing ones; the identity
+        // sequences move past them first, so rows the platform inserts
+        // meanwhile take ids after the seeded range.
         let base = try await connector.withConnection(applicationName: "hacksync-seed") { db in
             try await db.query("""
-                SELECT (SELECT coalesce(max(id), 0) FROM users), (SELECT coalesce(max(id), 0) FROM hackathons),
-                       (SELECT coalesce(max(id), 0) FROM projects)
-                """).rows[0]
+                WITH base AS (SELECT (SELECT coalesce(max(id), 0) FROM users) AS u, (SELECT coalesce(max(id), 0) FROM hackathons) AS h,
+                                     (SELECT coalesce(max(id), 0) FROM projects) AS p)
+                SELECT u, h, p,
+                       setval(pg_get_serial_sequence('users', 'id'), u + $1 + 1, false),
+                       setval(pg_get_serial_sequence('hackathons', 'id'), h + $2 + 1, false),
+                       setval(pg_get_serial_sequence('projects', 'id'), p + $3 + 1, false)
+                FROM base
+                """, [Int64(self.users), Int64(self.hackathons), Int64(self.projects)]).rows[0]
         }
         let (userBase, hackathonBase, projectBase) = (base.int64(0) ?? 0, base.int64(1) ?? 0, base.int64(2) ?? 0)
         let seed = Int64(bitPattern: self.seed)
@@ -115,7 +123,14 @@ public struct BulkSeeder: Sendable {
                 [projectBase, userBase, Int64(users), Int64(team), Int64(memberStride)])
             return (hackathons, members)
         }
-        let (a, b) = try await (first, second)
+        let a: (users: Int, participants: Int, projects: Int), b: (hackathons: Int, members: Int)
+        do {
+            (a, b) = try await (first, second)
+        } catch {
+            throw OperationError.jobInterrupted("the bulk seed stopped part-way (\(error)); with capture and foreign keys off, the rows it "
+                + "wrote may refer to rows it did not: delete users above id \(userBase), hackathons above \(hackathonBase) and "
+                + "projects above \(projectBase) (their memberships and participations go with them), or seed a fresh database")
+        }
         var counts = Counts(users: a.users, hackathons: b.hackathons, participants: a.participants, projects: a.projects, members: b.members)
         counts.seconds = (clock.now - start) / .seconds(1)
         return counts
@@ -171,7 +186,8 @@ public struct BulkSeeder: Sendable {
              LATERAL generate_series(0, ((h >> 56) & 255) % $7::bigint) k
         """
 
-    /// Identity sequences past the seeded ids; then VACUUM, which sets the
+    /// Identity sequences past every id (the seed moved them already; rows
+    /// inserted meanwhile may be higher); then VACUUM, which sets the
     /// visibility map (the document builders count participants and
     /// projects with index-only scans: on freshly loaded tables each entry
     /// is a heap visit too), and fresh planner statistics.

@@ -44,9 +44,9 @@ public struct HackSyncService {
         let database = PostgresConnector(configuration.databaseURL, logger: logger)
         let eventLog = PostgresEventLog(database.shared(applicationName: "hacksync-events"))
         let hub = RealtimeHub(configuration: configuration.realtime, log: eventLog, logger: logger)
-        await hub.primeLatestSeq()
         // Every instance serves the whole live stream from the event log,
-        // whether it leads or waits as a standby.
+        // whether it leads or waits as a standby; on the leader the engine's
+        // settled batches wake the follower.
         let eventsWake = Wakeup()
         let follower = EventFollower(log: eventLog, hub: hub, wake: eventsWake, logger: logger)
         let leadership = Leadership(configuration: configuration.leadership, logger: logger)
@@ -63,7 +63,7 @@ public struct HackSyncService {
             wake: wake,
             configuration: configuration.sync,
             statistics: statistics,
-            eventSink: hub,
+            eventSink: follower,
             logger: logger)
         var endpoint = WebSocketEndpoint(path: "/ws") { connection, inbound, head in
             await hub.serve(connection, inbound: inbound, authorized: hub.isAuthorized(token: Self.token(in: head)))

@@ -1,5 +1,6 @@
 import AsyncWakeup
 import Logging
+import Model
 import Realtime
 import ServiceLifecycle
 import Sync
@@ -11,12 +12,17 @@ import Sync
 /// (`hacksync_events`, through the listener) and every `pollEvery` in case a
 /// notification was missed; reads everything after the hub's newest seq.
 ///
-/// On the leader the engine also publishes each settled batch at once; the
-/// hub drops what it has already published, so whichever arrives first wins
-/// and nothing is delivered twice. Events are committed in seq order (one
-/// leader settles, one batch at a time, R__80_settle.sql), so reading
-/// `seq > newest` never skips one that commits later.
-public struct EventFollower: Service {
+/// It is the hub's only publisher, on the leader too: the engine's settled
+/// batches only wake it (`EventSink`). Publishing them directly would move
+/// the hub past events the engine never saw, and lose them: a settle whose
+/// reply was lost, the previous leader's last batch. Events are committed
+/// in seq order (one leader settles, one batch at a time, R__80_settle.sql),
+/// so reading `seq > newest` never skips one that commits later.
+///
+/// Before its first read it learns the newest seq from the log, retrying
+/// until Postgres answers: an instance that started while Postgres was down
+/// must not replay the whole log to live subscribers.
+public struct EventFollower: Service, EventSink {
     let log: PostgresEventLog
     let hub: RealtimeHub
     let wake: Wakeup
@@ -32,12 +38,22 @@ public struct EventFollower: Service {
         self.logger = logger
     }
 
+    /// The engine settled a batch: read it from the log now.
+    public func publish(_ events: [DocumentEvent]) {
+        wake.signal()
+    }
+
     public func run() async throws {
         var failures = 0
         var generator = SystemRandomNumberGenerator()
+        var primed = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var pause = pollEvery
             do {
+                if !primed {
+                    try await hub.primeLatestSeq()
+                    primed = true
+                }
                 try await catchUp()
                 failures = 0
             } catch {
