@@ -17,16 +17,20 @@
 CREATE OR REPLACE FUNCTION sync.leader_lock() RETURNS bigint
 LANGUAGE sql IMMUTABLE AS 'SELECT 7261002::bigint';
 
--- Whether the calling session holds the leader lock. A bigint advisory key
+-- Whether session `holder` holds the leader lock. A bigint advisory key
 -- k shows in pg_locks as classid = k >> 32, objid = k & 0xffffffff, objsubid 1.
-CREATE OR REPLACE FUNCTION sync.is_leader() RETURNS boolean
+CREATE OR REPLACE FUNCTION sync.holds_leader_lock(holder integer) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (
         SELECT 1 FROM pg_locks
-        WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+        WHERE locktype = 'advisory' AND granted AND pid = holder
           AND classid = (sync.leader_lock() >> 32)::oid
           AND objid = (sync.leader_lock() & 4294967295)::oid AND objsubid = 1)
 $$;
+
+-- Whether the calling session holds the leader lock.
+CREATE OR REPLACE FUNCTION sync.is_leader() RETURNS boolean
+LANGUAGE sql STABLE AS 'SELECT sync.holds_leader_lock(pg_backend_pid())';
 
 -- Fencing: raises unless the calling session holds the leader lock.
 CREATE OR REPLACE FUNCTION sync.assert_leader() RETURNS void
@@ -73,11 +77,7 @@ BEGIN
     SELECT * INTO current FROM sync.leader FOR UPDATE;
     IF current.renewed_at < clock_timestamp() - lease THEN
         -- Only the session that still holds the lock, never a reused pid.
-        IF EXISTS (
-            SELECT 1 FROM pg_locks
-            WHERE locktype = 'advisory' AND granted AND pid = current.pid
-              AND classid = (sync.leader_lock() >> 32)::oid
-              AND objid = (sync.leader_lock() & 4294967295)::oid AND objsubid = 1)
+        IF sync.holds_leader_lock(current.pid)
            AND EXISTS (
             SELECT 1 FROM pg_stat_activity a
             WHERE a.pid = current.pid

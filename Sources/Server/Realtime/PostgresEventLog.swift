@@ -15,7 +15,7 @@ public struct PostgresEventLog: EventLog {
     }
 
     public func events(channel: Entity, after: Int64, limit: Int) async throws -> [DocumentEvent] {
-        try await events(
+        Self.events(
             try await query("SELECT \(Self.columns) FROM sync.events WHERE entity = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                             [channel.rawValue, after, limit]))
     }
@@ -23,15 +23,21 @@ public struct PostgresEventLog: EventLog {
     /// Events of every channel with seq > `after`, oldest first: what the
     /// event follower publishes.
     public func events(after: Int64, limit: Int) async throws -> [DocumentEvent] {
-        try await events(try await query("SELECT \(Self.columns) FROM sync.events WHERE seq > $1 ORDER BY seq LIMIT $2", [after, limit]))
+        Self.events(try await query("SELECT \(Self.columns) FROM sync.events WHERE seq > $1 ORDER BY seq LIMIT $2", [after, limit]))
     }
 
     static let columns = """
-        seq, entity, doc_id, op, data::text, CASE WHEN entity = 'users' THEN (data - 'email')::text END,
-        to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        seq, entity, doc_id, op, data::text, CASE WHEN entity = 'users' THEN (data - 'email')::text END, \(time("at"))
         """
 
-    private func events(_ rows: PostgresRows) -> [DocumentEvent] {
+    /// An event's time as the wire carries it (microseconds, UTC).
+    static func time(_ column: String) -> String {
+        #"to_char(\#(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#
+    }
+
+    /// Events from rows of (seq, entity, id, op, data, public data, time):
+    /// what this log reads and what `sync.settle` returns.
+    static func events(_ rows: PostgresRows) -> [DocumentEvent] {
         rows.rows.compactMap { row in
             guard let seq = row.int64(0), let entity = row.string(1).flatMap(Entity.init(rawValue:)), let id = row.int64(2),
                   let op = row.string(3).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(4)

@@ -86,7 +86,7 @@ public final class ReplicationMonitor: Sendable {
 
     /// The judgement, separate from the query so it can be tested.
     public func judge(_ observations: [Observation], now: Date) -> [Slot] {
-        let stallSeconds = Double(stallAfter.components.seconds) + Double(stallAfter.components.attoseconds) / 1e18
+        let stallSeconds = stallAfter / .seconds(1)
         return behindSince.withLock { since in
             var seen: [String: Date] = [:]
             let slots = observations.map { o -> Slot in

@@ -58,7 +58,7 @@ public final class Leadership: Sendable {
     /// Returns once the session of `connection` leads; renews its lease in
     /// the background from then on.
     public func lead(on connection: PostgresConnection) async throws {
-        let lease = Double(configuration.lease.components.seconds) + Double(configuration.lease.components.attoseconds) / 1e18
+        let lease = configuration.lease / .seconds(1)
         var announced = false
         var lastDeposed: Int?
         while true {

@@ -65,8 +65,7 @@ public actor PostgresChangeStore: ChangeStore {
         try await database.with { connection in
             let rows = try await connection.query(
                 """
-                SELECT seq, entity, id, op, data, public_data,
-                       to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                SELECT seq, entity, id, op, data, public_data, \(PostgresEventLog.time("at"))
                 FROM sync.settle($1::bigint[], $2, $3::timestamptz, $4::text[], $5::bigint[], $6::text[],
                                  $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
                 """,
@@ -74,13 +73,7 @@ public actor PostgresChangeStore: ChangeStore {
                  applied.map(\.ref.entity.rawValue), applied.map(\.ref.id), applied.map { $0.json.map(PostgresArrayElement.value) ?? .null },
                  rejected.map(\.ref.entity.rawValue), rejected.map(\.ref.id), rejected.map { $0.json.map(PostgresArrayElement.value) ?? .null },
                  rejected.map(\.errorType), rejected.map(\.reason)])
-            return rows.rows.compactMap { row in
-                guard let seq = row.int64(0), let entity = row.string(1).flatMap(Entity.init(rawValue:)), let id = row.int64(2),
-                      let op = row.string(3).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(4)
-                else { return nil }
-                return DocumentEvent(seq: seq, ref: DocumentRef(entity, id), operation: op, data: data,
-                                     publicData: row.string(5), at: row.string(6) ?? "")
-            }
+            return PostgresEventLog.events(rows)
         }
     }
 }
