@@ -3,23 +3,31 @@
 -- Claims pending changes (skipping those already in flight) and reads every
 -- document they affect, with the external version they are written under.
 --
--- Which changes: up to batch_limit, most of them the oldest pending and a
--- tenth the newest, so that an edit committed while a backlog drains (a
--- bulk load, an import, a catch-up after an outage) waits for one batch,
--- not for the backlog. And with them every other pending change of the same
--- rows: a row is read once, at its current state, for all of its changes,
--- so a row changed many times across a backlog is written once per batch
--- that meets it, not once per change. Claiming out of seq order is safe:
--- documents are always read at their current state, under a version drawn
--- after the lock below, so a later batch never writes an older state; and
--- batches settle in the order they were read, so events per document stay
--- in order. `disarm`: the caller was asleep holding the
--- wake-up lock (R__00_common.sql); it is released first, so that captures
--- stop notifying before anything is read.
+-- Which changes, as `after` says:
+-- - NULL, the backlog: the oldest pending, up to batch_limit, and with them
+--   every other pending change of the same rows: a row is read once, at its
+--   current state, for all of its changes, so a row changed many times
+--   across a backlog is written once per batch that meets it, not once per
+--   change.
+-- - a seq, the fresh lane: only changes above it (captured since an earlier
+--   claim looked), newest first, up to batch_limit, on their own. While a
+--   backlog drains, the sync claims these beside the backlog's batches, so
+--   an edit committed meanwhile does not queue behind the backlog
+--   (SyncPipeline). No coalescing here: that scan costs what the backlog
+--   costs; a backlog change of the same row is written again later, at the
+--   same state, and makes no event.
+-- Claiming out of seq order is safe: documents are always read at their
+-- current state, under a version drawn after the lock below, so a later
+-- batch never writes an older state; and batches settle in the order they
+-- were read, so events per document stay in order. `disarm`: the caller was
+-- asleep holding the wake-up lock (R__00_common.sql); it is released first,
+-- so that captures stop notifying before anything is read.
 --
--- Returns one header row (entity IS NULL) carrying the claimed seqs and
--- the capture times of the oldest and newest, then one row per document (doc NULL when
--- the row is gone). No header row at all when nothing is pending.
+-- Returns one header row (entity IS NULL) carrying the claimed seqs, the
+-- capture times of the oldest and newest, and the horizon (the largest seq
+-- in the log before anything was picked: the next fresh claim's `after`),
+-- then one row per document (doc NULL when the row is gone). No header row
+-- at all when nothing is pending.
 --
 -- VOLATILE matters: in READ COMMITTED each statement of a volatile function
 -- takes a new snapshot, so the documents are read after the lock is held and
@@ -28,12 +36,15 @@
 -- second instance): a larger version is never an older state.
 DROP FUNCTION IF EXISTS sync.next_batch(integer, bigint[]);
 DROP FUNCTION IF EXISTS sync.next_batch(integer, bigint[], boolean);
-CREATE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[], disarm boolean)
-RETURNS TABLE (version bigint, seqs bigint[], oldest timestamptz, newest timestamptz, entity text, id bigint, doc text)
+DROP FUNCTION IF EXISTS sync.next_batch(integer, bigint[], boolean, bigint);
+CREATE FUNCTION sync.next_batch(batch_limit integer, excluding bigint[], disarm boolean, after bigint)
+RETURNS TABLE (version bigint, seqs bigint[], oldest timestamptz, newest timestamptz, horizon bigint,
+               entity text, id bigint, doc text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     v bigint;
+    top bigint;
     picked bigint[];
     claimed bigint[];
     first_captured timestamptz;
@@ -42,28 +53,38 @@ BEGIN
     IF disarm THEN
         PERFORM sync.disarm_wakeup();
     END IF;
-    SELECT array_agg(p.seq) INTO picked
-    FROM ((SELECT c.seq FROM sync.changes c WHERE c.processed_at IS NULL AND c.seq <> ALL (excluding)
-           ORDER BY c.seq LIMIT greatest(1, batch_limit - batch_limit / 10))
-          UNION
-          (SELECT c.seq FROM sync.changes c WHERE c.processed_at IS NULL AND c.seq <> ALL (excluding)
-           ORDER BY c.seq DESC LIMIT greatest(1, batch_limit / 10))) p;
+    SELECT max(c.seq) INTO top FROM sync.changes c;
+    IF after IS NULL THEN
+        SELECT array_agg(p.seq) INTO picked
+        FROM (SELECT c.seq FROM sync.changes c WHERE c.processed_at IS NULL AND c.seq <> ALL (excluding)
+              ORDER BY c.seq LIMIT batch_limit) p;
+    ELSE
+        SELECT array_agg(p.seq) INTO picked
+        FROM (SELECT c.seq FROM sync.changes c
+              WHERE c.processed_at IS NULL AND c.seq > after AND c.seq <> ALL (excluding)
+              ORDER BY c.seq DESC LIMIT batch_limit) p;
+    END IF;
     IF picked IS NULL THEN
         RETURN;
     END IF;
-    -- Two index paths (an OR would scan the whole log, processed rows too):
-    -- the picked rows by key, their rows' other pending changes through the
-    -- pending index.
-    SELECT array_agg(u.seq ORDER BY u.seq), min(u.created_at), max(u.created_at) INTO claimed, first_captured, last_captured
-    FROM (SELECT c.seq, c.created_at FROM sync.changes c WHERE c.seq = ANY (picked)
-          UNION
-          SELECT c.seq, c.created_at FROM sync.changes c
-          WHERE c.processed_at IS NULL AND c.seq <> ALL (excluding)
-            AND (c.tbl, c.key1, coalesce(c.key2, 0)) IN (
-                SELECT r.tbl, r.key1, coalesce(r.key2, 0) FROM sync.changes r WHERE r.seq = ANY (picked))) u;
+    IF after IS NULL THEN
+        -- Two index paths (an OR would scan the whole log, processed rows too):
+        -- the picked rows by key, their rows' other pending changes through the
+        -- pending index.
+        SELECT array_agg(u.seq ORDER BY u.seq), min(u.created_at), max(u.created_at) INTO claimed, first_captured, last_captured
+        FROM (SELECT c.seq, c.created_at FROM sync.changes c WHERE c.seq = ANY (picked)
+              UNION
+              SELECT c.seq, c.created_at FROM sync.changes c
+              WHERE c.processed_at IS NULL AND c.seq <> ALL (excluding)
+                AND (c.tbl, c.key1, coalesce(c.key2, 0)) IN (
+                    SELECT r.tbl, r.key1, coalesce(r.key2, 0) FROM sync.changes r WHERE r.seq = ANY (picked))) u;
+    ELSE
+        SELECT array_agg(c.seq ORDER BY c.seq), min(c.created_at), max(c.created_at) INTO claimed, first_captured, last_captured
+        FROM sync.changes c WHERE c.seq = ANY (picked);
+    END IF;
     PERFORM pg_advisory_xact_lock(7261001);
     v := nextval('sync.document_version');
-    RETURN QUERY SELECT v, claimed, first_captured, last_captured, NULL::text, NULL::bigint, NULL::text;
+    RETURN QUERY SELECT v, claimed, first_captured, last_captured, top, NULL::text, NULL::bigint, NULL::text;
     RETURN QUERY
         -- The cascades cost per change row; changes of one row that say the
         -- same (op, columns, references) affect the same documents, so one
@@ -71,7 +92,7 @@ BEGIN
         WITH affected AS (SELECT * FROM sync.affected_documents(ARRAY(
                  SELECT DISTINCT ON (c.tbl, c.key1, c.key2, c.op, c.cols, c.old_ref, c.new_ref, c.doc_entity) c.seq
                  FROM sync.changes c WHERE c.seq = ANY (claimed))))
-        SELECT v, NULL::bigint[], NULL::timestamptz, NULL::timestamptz, d.entity, d.id, d.doc::text
+        SELECT v, NULL::bigint[], NULL::timestamptz, NULL::timestamptz, NULL::bigint, d.entity, d.id, d.doc::text
         FROM sync.read_documents(ARRAY(SELECT a.entity FROM affected a ORDER BY a.entity, a.id),
                                  ARRAY(SELECT a.id FROM affected a ORDER BY a.entity, a.id)) d;
 END $$;

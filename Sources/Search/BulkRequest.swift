@@ -19,14 +19,15 @@ public struct BulkRequest: Sendable {
         count += 1
     }
 
-    /// Cuts `documents` into runs whose bulk bodies stay within `maxBytes`
-    /// (a document larger than that goes alone), in order.
-    public static func split(_ documents: [DocumentWrite], maxBytes: Int) -> [Range<Int>] {
+    /// Cuts `documents` into runs of at most `maxDocuments` whose bulk
+    /// bodies stay within `maxBytes` (a document larger than that goes
+    /// alone), in order.
+    public static func split(_ documents: [DocumentWrite], maxBytes: Int, maxDocuments: Int = .max) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var start = 0, bytes = 0
         for (index, document) in documents.enumerated() {
             let size = actionBytes(document)
-            if index > start && bytes + size > maxBytes {
+            if index > start && (bytes + size > maxBytes || index - start >= maxDocuments) {
                 ranges.append(start..<index)
                 start = index
                 bytes = 0

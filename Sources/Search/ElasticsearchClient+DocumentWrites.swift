@@ -17,16 +17,16 @@ public struct DocumentWrite: Sendable {
 }
 
 extension ElasticsearchClient {
-    /// Writes documents in bulk requests of at most `maxBulkBytes` (one
-    /// request unless the documents are large) and classifies every item, in
+    /// Writes documents in bulk requests of at most `maxBulkBytes` and
+    /// `maxDocuments`, one after the other, and classifies every item, in
     /// order. The live sync and index builds both write through here.
     /// Throws `IndexWriteError` when a request as a whole failed (the
     /// requests before it may have been applied: every write is versioned,
     /// so writing them again is harmless).
-    public func write(_ documents: [DocumentWrite]) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
+    public func write(_ documents: [DocumentWrite], maxDocuments: Int = .max) async throws -> [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] {
         var results: [(outcome: WriteOutcome, error: BulkResponse.Item.ItemError?)] = []
         results.reserveCapacity(documents.count)
-        for range in BulkRequest.split(documents, maxBytes: maxBulkBytes) {
+        for range in BulkRequest.split(documents, maxBytes: maxBulkBytes, maxDocuments: maxDocuments) {
             results += try await writeOneRequest(documents[range])
         }
         return results

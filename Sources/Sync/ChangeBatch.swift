@@ -10,9 +10,13 @@ public struct ChangeBatch: Sendable {
     /// When the newest was captured, as Postgres renders it (the events' time).
     public var newestCapturedAt: String
     public var documents: DocumentBatch
+    /// The largest seq in the change log when the claim looked: changes
+    /// above it were captured since (the next fresh claim's `after`).
+    public var horizon: Int64
 
-    public init(seqs: [Int64], oldestCapturedAt: Date?, newestCapturedAt: String, documents: DocumentBatch) {
+    public init(seqs: [Int64], oldestCapturedAt: Date?, newestCapturedAt: String, documents: DocumentBatch, horizon: Int64) {
         self.seqs = seqs
+        self.horizon = horizon
         self.oldestCapturedAt = oldestCapturedAt
         self.newestCapturedAt = newestCapturedAt
         self.documents = documents

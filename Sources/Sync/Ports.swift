@@ -4,9 +4,12 @@ import Model
 public protocol ChangeStore: Sendable {
     /// Claims up to `limit` unprocessed changes (skipping `excluding`, the
     /// ones already in flight) and reads every document they affect.
-    /// Returns nil when nothing is pending. Releases the wake-up first if it
-    /// was armed: captures stop sending NOTIFYs while the engine is busy.
-    func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch?
+    /// `after` nil: the oldest pending, with every other pending change of
+    /// their rows. `after` a seq: only changes above it, newest first (the
+    /// fresh lane beside a draining backlog). Returns nil when nothing is
+    /// pending. Releases the wake-up first if it was armed: captures stop
+    /// sending NOTIFYs while the engine is busy.
+    func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch?
 
     /// Called with nothing in flight after a claim found nothing: asks
     /// captures to NOTIFY from now on, unless a capturing transaction is

@@ -10,6 +10,10 @@ public struct SyncConfiguration: Sendable {
     /// while Elasticsearch indexes the previous one; more buys little on a
     /// small cluster and grows the work lost to a crash.
     public var pipelineDepth: Int = 2
+    /// While a backlog drains, changes captured since a claim last looked
+    /// are claimed as small batches of their own, beside the backlog's, so
+    /// an interactive edit does not wait for the backlog. Nil turns it off.
+    public var freshLane: FreshLane? = .init()
     /// How often the change log is scanned without a notification. Covers
     /// NOTIFYs that were never received (listener reconnecting, service down).
     public var catchUpInterval: Duration = .seconds(1)

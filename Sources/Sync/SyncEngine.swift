@@ -61,41 +61,57 @@ public final class SyncEngine: Service {
         var pipeline = SyncPipeline<Completed>(
             depth: configuration.pipelineDepth, breaker: configuration.circuitBreaker,
             sizer: BatchSizer(maximum: configuration.batchSize, minimum: configuration.minimumBatchSize),
-            idle: IdleSchedule(configuration.idle))
+            idle: IdleSchedule(configuration.idle), fresh: configuration.freshLane)
         var generator = SystemRandomNumberGenerator()
         let clock = ContinuousClock()
         statistics.update { $0.batchLimit = pipeline.sizer.limit }
 
-        try await withThrowingTaskGroup(of: Completed.self) { group in
+        // A child task returns a written batch, or nil: a timer for a fresh claim.
+        try await withThrowingTaskGroup(of: Completed?.self) { group in
+            var timerSet = false
+            func write(_ batch: ChangeBatch, id: SyncPipeline<Completed>.BatchID, readTime: Duration) {
+                let index = self.index
+                group.addTask {
+                    let writeStart = clock.now
+                    let result: Result<[DocumentRef: WriteOutcome], any Error>
+                    do {
+                        result = .success(try await index.write(batch.documents))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    return Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
+                }
+            }
             while true {
                 let stopping = Task.isShuttingDownGracefully || Task.isCancelled
                 switch pipeline.next(at: clock.now, stopping: stopping) {
                 case .finish:
+                    group.cancelAll()
                     return
                 case .claim(let limit):
                     do {
                         let readStart = clock.now
-                        guard let batch = try await store.nextBatch(limit: limit, excluding: pipeline.claimedSeqs) else {
+                        guard let batch = try await store.nextBatch(limit: limit, excluding: pipeline.claimedSeqs, after: nil) else {
                             pipeline.foundNothing()
                             continue
                         }
-                        let readTime = clock.now - readStart
-                        let id = pipeline.claimed(batch.seqs, limit: limit)
-                        let index = self.index
-                        group.addTask {
-                            let writeStart = clock.now
-                            let result: Result<[DocumentRef: WriteOutcome], any Error>
-                            do {
-                                result = .success(try await index.write(batch.documents))
-                            } catch {
-                                result = .failure(error)
-                            }
-                            return Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
-                        }
+                        let id = pipeline.claimed(batch.seqs, limit: limit, horizon: batch.horizon)
+                        write(batch, id: id, readTime: clock.now - readStart)
                     } catch {
                         SyncMetrics.error("postgres").increment()
                         recordFailure("reading changes", error)
                         if let failures = pipeline.claimFailed() { await backoff(failures: failures, using: &generator) }
+                    }
+                case .claimFresh(let after, let limit):
+                    do {
+                        let readStart = clock.now
+                        guard let batch = try await store.nextBatch(limit: limit, excluding: pipeline.claimedSeqs, after: after) else { continue }
+                        let id = pipeline.claimedFresh(batch.seqs, horizon: batch.horizon)
+                        write(batch, id: id, readTime: clock.now - readStart)
+                    } catch {
+                        // The backlog's claims carry on; the next fresh claim is due an interval later.
+                        SyncMetrics.error("postgres").increment()
+                        recordFailure("reading fresh changes", error)
                     }
                 case .waitForBreaker(let until):
                     await wake.wait(timeout: until - clock.now)
@@ -107,8 +123,19 @@ public final class SyncEngine: Service {
                         recordFailure("arming the wake-up", error)
                         await backoff(failures: pipeline.idleFailed(), using: &generator)
                     }
-                case .awaitCompletion:
-                    guard let completed = try await group.next() else { continue }
+                case .awaitCompletion(let until):
+                    if let until, !timerSet {
+                        timerSet = true
+                        group.addTask {
+                            try? await Task.sleep(until: until, clock: clock)
+                            return nil
+                        }
+                    }
+                    guard let next = try await group.next() else { continue }
+                    guard let completed = next else {
+                        timerSet = false
+                        continue
+                    }
                     for due in pipeline.completed(completed.id, completed) {
                         let outcome = await settle(due.payload)
                         switch outcome {

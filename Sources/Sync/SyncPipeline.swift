@@ -7,17 +7,29 @@
 /// back (`claimed`, `foundNothing`, `claimFailed`, `completed`, `settled`,
 /// `finishSettling`). Batches are written concurrently (up to the pipeline
 /// depth) but settled strictly in the order they were claimed, so events and
-/// recorded document states follow commit order. `Payload` is whatever the
-/// engine keeps of a written batch until its turn to settle.
+/// recorded document states of a document follow its commits. `Payload` is
+/// whatever the engine keeps of a written batch until its turn to settle.
+///
+/// No head-of-line blocking: while a backlog drains (a claim filled its
+/// limit), the changes captured since a claim last looked (above its
+/// horizon) are claimed every `FreshLane.interval` as a small batch of their
+/// own, beside the backlog's batches, so an edit made meanwhile is written
+/// within about an interval and one small bulk, not after the backlog.
 public struct SyncPipeline<Payload> {
     public typealias Instant = ContinuousClock.Instant
     public typealias BatchID = Int
 
     public enum Step: Equatable {
-        /// Claim pending changes, at most `limit`, excluding `claimedSeqs`.
+        /// Claim the oldest pending changes, at most `limit`, excluding `claimedSeqs`.
         case claim(limit: Int)
-        /// Wait for the next batch in flight to be written.
-        case awaitCompletion
+        /// A backlog is draining: claim only changes above `after`, newest
+        /// first, at most `limit`, excluding `claimedSeqs`; report a batch
+        /// with `claimedFresh`. Finding nothing (or failing) needs no
+        /// report: the next fresh claim is due an interval later.
+        case claimFresh(after: Int64, limit: Int)
+        /// Wait for the next batch in flight to be written, or until `until`
+        /// (then ask again: a fresh claim is due).
+        case awaitCompletion(until: Instant?)
         /// Nothing in flight and the circuit breaker is open: wait until then
         /// (a signal only re-checks; shutdown ends the wait).
         case waitForBreaker(until: Instant)
@@ -43,15 +55,19 @@ public struct SyncPipeline<Payload> {
         /// The changes it claimed, and the limit it claimed them with.
         public var changes: Int
         public var claimLimit: Int
+        /// Claimed by the fresh lane: says nothing about the batch size.
+        public var fresh: Bool
     }
 
     private struct InFlight {
         var seqs: [Int64]
         var claimLimit: Int
+        var fresh: Bool
         var payload: Payload?
     }
 
     public let depth: Int
+    public let fresh: FreshLane?
     public private(set) var breaker: CircuitBreaker
     public private(set) var sizer: BatchSizer
     /// What to do when there is nothing to claim (the engine drives it while idle).
@@ -68,9 +84,23 @@ public struct SyncPipeline<Payload> {
     private var claimExhausted = false
     /// Some batch of the current settling round failed.
     private var roundFailed = false
+    /// The last backlog claim filled its limit: more is pending than one batch.
+    public private(set) var backlogged = false
+    /// While backlogged, the seq up to which the log has been looked at: the
+    /// largest seq when the backlog was found, then when each fresh claim
+    /// looked. Fresh claims take only changes above it. Backlog claims do
+    /// not move it: changes they saw but left pending are still fresh.
+    public private(set) var horizon: Int64?
+    /// The fresh batch being written (one at a time; written ones may wait
+    /// to settle behind the backlog's), and when the next fresh claim is due.
+    private var freshWriting: BatchID?
+    private var freshDue: Instant?
+    /// Fresh batches claimed and not yet settled.
+    private var freshInFlight = 0
 
-    public init(depth: Int, breaker: CircuitBreaker, sizer: BatchSizer, idle: IdleSchedule) {
+    public init(depth: Int, breaker: CircuitBreaker, sizer: BatchSizer, idle: IdleSchedule, fresh: FreshLane? = nil) {
         self.depth = max(1, depth)
+        self.fresh = fresh
         self.breaker = breaker
         self.sizer = sizer
         self.idle = idle
@@ -90,26 +120,64 @@ public struct SyncPipeline<Payload> {
         }
         let mayClaim = !claimExhausted
         claimExhausted = false
-        if !stopping && mayClaim && readOrder.count < allowed { return .claim(limit: sizer.limit) }
-        guard readOrder.isEmpty else { return .awaitCompletion }
+        let backlogInFlight = readOrder.count - freshInFlight
+        if !stopping && mayClaim && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
+        var wakeForFresh: Instant?
+        if let fresh, let horizon, backlogged, freshWriting == nil, !stopping, case .flowing = admission {
+            let due = freshDue ?? now + fresh.interval
+            if now >= due {
+                freshDue = nil
+                return .claimFresh(after: horizon, limit: fresh.limit)
+            }
+            freshDue = due
+            wakeForFresh = due
+        }
+        guard readOrder.isEmpty else { return .awaitCompletion(until: wakeForFresh) }
         if case .wait(let until) = admission { return .waitForBreaker(until: until) }
         return .idle
     }
 
-    /// A claim returned a batch; write it and report `completed` with its id.
-    public mutating func claimed(_ seqs: [Int64], limit: Int) -> BatchID {
+    /// A backlog claim returned a batch; write it and report `completed`
+    /// with its id. `horizon`: the largest seq in the log when it looked.
+    public mutating func claimed(_ seqs: [Int64], limit: Int, horizon seen: Int64? = nil) -> BatchID {
+        backlogged = seqs.count >= limit
+        if backlogged {
+            if horizon == nil { horizon = seen }
+        } else {
+            endBacklog()
+        }
+        return add(seqs, limit: limit, fresh: false)
+    }
+
+    /// A fresh claim returned a batch; write it and report `completed` with its id.
+    public mutating func claimedFresh(_ seqs: [Int64], horizon seen: Int64) -> BatchID {
+        horizon = max(horizon ?? seen, seen)
+        let id = add(seqs, limit: fresh?.limit ?? seqs.count, fresh: true)
+        freshWriting = id
+        freshInFlight += 1
+        return id
+    }
+
+    /// A backlog claim found nothing pending.
+    public mutating func foundNothing() {
+        claimExhausted = true
+        endBacklog()
+    }
+
+    private mutating func endBacklog() {
+        backlogged = false
+        horizon = nil
+        freshDue = nil
+    }
+
+    private mutating func add(_ seqs: [Int64], limit: Int, fresh: Bool) -> BatchID {
         idle.claimed()
         let id = nextID
         nextID += 1
         claimedSeqs.formUnion(seqs)
-        batches[id] = InFlight(seqs: seqs, claimLimit: limit)
+        batches[id] = InFlight(seqs: seqs, claimLimit: limit, fresh: fresh)
         readOrder.append(id)
         return id
-    }
-
-    /// A claim found nothing pending.
-    public mutating func foundNothing() {
-        claimExhausted = true
     }
 
     /// A claim failed. Returns the failure count to back off with when
@@ -134,12 +202,14 @@ public struct SyncPipeline<Payload> {
     /// flight. Report each one's `settled`, then `finishSettling`.
     public mutating func completed(_ id: BatchID, _ payload: Payload) -> [Due] {
         batches[id]?.payload = payload
+        if id == freshWriting { freshWriting = nil }
         var due: [Due] = []
         while let head = readOrder.first, let batch = batches[head], let payload = batch.payload {
             readOrder.removeFirst()
             batches[head] = nil
+            if batch.fresh { freshInFlight -= 1 }
             claimedSeqs.subtract(batch.seqs)
-            due.append(Due(id: head, payload: payload, changes: batch.seqs.count, claimLimit: batch.claimLimit))
+            due.append(Due(id: head, payload: payload, changes: batch.seqs.count, claimLimit: batch.claimLimit, fresh: batch.fresh))
         }
         return due
     }
@@ -152,11 +222,11 @@ public struct SyncPipeline<Payload> {
         case .settled:
             failures = 0
             if wroteDocuments { breaker.recordSuccess() }
-            sizer.written(changes: due.changes, claimedWith: due.claimLimit)
+            if !due.fresh { sizer.written(changes: due.changes, claimedWith: due.claimLimit) }
             return nil
         case .indexFailed(let overloaded):
             roundFailed = true
-            if overloaded { sizer.overloaded(claimedWith: due.claimLimit) }
+            if overloaded && !due.fresh { sizer.overloaded(claimedWith: due.claimLimit) }
             if breaker.recordFailure(at: now), case .open(let until) = breaker.state { return until }
             return nil
         case .storeFailed:

@@ -100,6 +100,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Change-log rows per batch.")
     var batchSize: Int?
 
+    @Option(help: "Documents per bulk request of the live sync (a request queued behind a bulk waits for all of it).")
+    var bulkDocuments: Int?
+
+    @Flag(inversion: .prefixedNo, help: "While a backlog drains, claim edits made meanwhile beside it every 100 ms (--no-fresh-lane: strictly oldest first).")
+    var freshLane = true
+
     @Option(help: "Seconds between catch-up scans of the change log.")
     var catchUpInterval: Double?
 
@@ -142,6 +148,11 @@ struct Serve: AsyncParsableCommand {
             guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
             configuration.sync.batchSize = batchSize
         }
+        if let bulkDocuments {
+            guard bulkDocuments > 0 else { throw ValidationError("--bulk-documents must be positive") }
+            configuration.bulkDocuments = bulkDocuments
+        }
+        if !freshLane { configuration.sync.freshLane = nil }
         if let catchUpInterval {
             guard catchUpInterval > 0 else { throw ValidationError("--catch-up-interval must be positive") }
             configuration.sync.catchUpInterval = .milliseconds(Int(catchUpInterval * 1000))

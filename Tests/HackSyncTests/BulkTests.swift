@@ -33,6 +33,8 @@ import Testing
         let mixed = [write(1, bytes: 500), write(2, bytes: 10_000), write(3, bytes: nil), write(4, bytes: 500)]
         #expect(BulkRequest.split(mixed, maxBytes: 4_000) == [0..<1, 1..<2, 2..<4], "an oversized document goes alone")
         #expect(BulkRequest.split([], maxBytes: 100).isEmpty)
+        #expect(BulkRequest.split(small, maxBytes: 1 << 20, maxDocuments: 4) == [0..<4, 4..<8, 8..<10], "and by count")
+        #expect(BulkRequest.split(small, maxBytes: 3_500, maxDocuments: 2) == [0..<2, 2..<4, 4..<6, 6..<8, 8..<10])
 
         // The estimate covers the real body: a request never exceeds the limit by more than one document.
         var request = BulkRequest()

@@ -119,12 +119,16 @@ final class MemoryChangeStore: ChangeStore {
     var pendingCount: Int { state.withLock { $0.pending.count } }
     var settledCount: Int { state.withLock { $0.settled } }
 
-    func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {
-        let seqs = state.withLock { s in Array(s.pending.lazy.filter { !excluding.contains($0) }.prefix(limit)) }
+    func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch? {
+        let (seqs, horizon) = state.withLock { s in
+            let open = s.pending.lazy.filter { !excluding.contains($0) }
+            let seqs = if let after { Array(open.filter { $0 > after }.reversed().prefix(limit)).sorted() } else { Array(open.prefix(limit)) }
+            return (seqs, s.nextSeq - 1)
+        }
         guard !seqs.isEmpty else { return nil }
         let documents = seqs.map { DocumentState(ref: DocumentRef(.users, $0), json: #"{"id":\#($0)}"#) }
         return ChangeBatch(seqs: seqs, oldestCapturedAt: Date(), newestCapturedAt: "",
-                           documents: DocumentBatch(version: seqs.last!, documents: documents))
+                           documents: DocumentBatch(version: seqs.last!, documents: documents), horizon: horizon)
     }
 
     func armWakeUp() async throws -> WakeUpArming {

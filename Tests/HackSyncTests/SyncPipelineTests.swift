@@ -8,12 +8,12 @@ import Testing
     /// The pipeline behind a reference, so `#expect` can call its mutating members.
     final class Box {
         var p: Pipeline
-        init(depth: Int = 2, batchSize: Int = 100, threshold: Int = 3) {
+        init(depth: Int = 2, batchSize: Int = 100, threshold: Int = 3, fresh: FreshLane? = nil) {
             p = Pipeline(depth: depth, breaker: CircuitBreaker(threshold: threshold, cooldown: .seconds(1)),
-                         sizer: BatchSizer(maximum: batchSize), idle: IdleSchedule())
+                         sizer: BatchSizer(maximum: batchSize), idle: IdleSchedule(), fresh: fresh)
         }
         func next(_ now: ContinuousClock.Instant, stopping: Bool = false) -> Pipeline.Step { p.next(at: now, stopping: stopping) }
-        func claimed(_ seqs: [Int64], limit: Int = 100) -> Int { p.claimed(seqs, limit: limit) }
+        func claimed(_ seqs: [Int64], limit: Int = 100, horizon: Int64? = nil) -> Int { p.claimed(seqs, limit: limit, horizon: horizon) }
         func completed(_ id: Int, _ payload: String) -> [String] { p.completed(id, payload).map(\.payload) }
         /// Completes and settles `id` with `outcome`; the payloads settled, in order.
         func settle(_ id: Int, _ outcome: Pipeline.Outcome, at now: ContinuousClock.Instant, wrote: Bool = true) -> [String] {
@@ -31,7 +31,7 @@ import Testing
         _ = box.claimed([1, 2])
         #expect(box.next(start) == .claim(limit: 100))
         _ = box.claimed([3])
-        #expect(box.next(start) == .awaitCompletion)
+        #expect(box.next(start) == .awaitCompletion(until: nil))
         #expect(box.p.claimedSeqs == [1, 2, 3])
     }
 
@@ -50,7 +50,7 @@ import Testing
         let box = Box(depth: 2)
         _ = box.claimed([1])
         box.p.foundNothing()
-        #expect(box.next(start) == .awaitCompletion)  // something in flight: wait for it
+        #expect(box.next(start) == .awaitCompletion(until: nil))  // something in flight: wait for it
         #expect(box.settle(0, .settled, at: start) == ["b0"])
         #expect(box.next(start) == .claim(limit: 100))
         box.p.foundNothing()
@@ -64,7 +64,7 @@ import Testing
         #expect(box.claimFailed() == 2)
         _ = box.claimed([1])
         #expect(box.claimFailed() == nil)  // wait for the batch in flight instead
-        #expect(box.next(start) == .awaitCompletion)
+        #expect(box.next(start) == .awaitCompletion(until: nil))
         #expect(box.settle(0, .settled, at: start) == ["b0"])
         #expect(box.p.failures == 0)
     }
@@ -85,7 +85,7 @@ import Testing
         // Cool-down over: one probe batch at a time.
         #expect(box.next(start + .seconds(1)) == .claim(limit: 100))
         _ = box.claimed([1])
-        #expect(box.next(start + .seconds(1)) == .awaitCompletion)
+        #expect(box.next(start + .seconds(1)) == .awaitCompletion(until: nil))
         _ = box.settle(3, .settled, at: start + .seconds(1))
         #expect(box.p.breaker.state == .closed)
         #expect(box.finishSettling() == nil)
@@ -114,8 +114,64 @@ import Testing
     @Test func stoppingClaimsNothingAndFinishesOnceDrained() {
         let box = Box(depth: 2)
         _ = box.claimed([1])
-        #expect(box.next(start, stopping: true) == .awaitCompletion)
+        #expect(box.next(start, stopping: true) == .awaitCompletion(until: nil))
         _ = box.settle(0, .settled, at: start)
         #expect(box.next(start, stopping: true) == .finish)
+    }
+
+    // MARK: the fresh lane
+
+    static let lane = FreshLane(limit: 10, interval: .milliseconds(100))
+
+    @Test func whileABacklogDrainsChangesAboveTheHorizonAreClaimedBesideItEveryInterval() {
+        let box = Box(depth: 2, batchSize: 100, fresh: Self.lane)
+        let b0 = box.claimed(Array(1...100), horizon: 5_000)  // filled its limit: a backlog
+        #expect(box.p.backlogged)
+        let b1 = box.claimed(Array(101...200), horizon: 5_007)
+        #expect(box.p.horizon == 5_000, "a backlog claim does not move the horizon: what it left pending is still fresh")
+        #expect(box.next(start) == .awaitCompletion(until: start + .milliseconds(100)))
+        #expect(box.next(start + .milliseconds(100)) == .claimFresh(after: 5_000, limit: 10))
+        let f0 = box.p.claimedFresh([5_003], horizon: 5_004)
+        // One fresh batch written at a time; the backlog's slots are still both taken.
+        #expect(box.next(start + .milliseconds(150)) == .awaitCompletion(until: nil))
+        // Written, it waits to settle behind the backlog's batches, and the next fresh claim is due.
+        #expect(box.completed(f0, "f0").isEmpty)
+        #expect(box.next(start + .milliseconds(160)) == .awaitCompletion(until: start + .milliseconds(260)))
+        #expect(box.next(start + .milliseconds(260)) == .claimFresh(after: 5_004, limit: 10))
+        #expect(box.p.claimedSeqs.contains(5_003), "claimed until settled: no later claim takes it again")
+        #expect(box.completed(b1, "b1").isEmpty)
+        #expect(box.completed(b0, "b0") == ["b0", "b1", "f0"])
+        #expect(!box.p.claimedSeqs.contains(5_003))
+    }
+
+    @Test func freshBatchesTakeNoBacklogSlotAndDoNotResizeIt() {
+        let box = Box(depth: 1, batchSize: 100, fresh: Self.lane)
+        let b0 = box.claimed(Array(1...100), horizon: 100)
+        #expect(box.next(start + .milliseconds(100)) == .awaitCompletion(until: start + .milliseconds(200)))
+        #expect(box.next(start + .milliseconds(200)) == .claimFresh(after: 100, limit: 10))
+        let f0 = box.p.claimedFresh([101, 102], horizon: 102)
+        #expect(box.settle(b0, .settled, at: start) == ["b0"])
+        #expect(box.next(start) == .claim(limit: 100), "the fresh batch in flight leaves the backlog its slot")
+        _ = box.claimed(Array(103...202), horizon: 300)
+        #expect(box.settle(f0, .indexFailed(overloaded: true), at: start) == ["b\(f0)"])
+        _ = box.finishSettling()
+        #expect(box.p.sizer.limit == 100, "a fresh batch's size says nothing about the backlog's")
+    }
+
+    @Test func noFreshClaimsWithoutABacklogOrWhileTheBreakerProbes() {
+        let box = Box(depth: 1, batchSize: 100, threshold: 1, fresh: Self.lane)
+        _ = box.claimed([1, 2], horizon: 2)  // did not fill its limit: no backlog
+        #expect(!box.p.backlogged)
+        #expect(box.next(start + .seconds(5)) == .awaitCompletion(until: nil))
+        _ = box.settle(0, .settled, at: start)
+        let b1 = box.claimed(Array(3...102), horizon: 500)
+        _ = box.settle(b1, .indexFailed(overloaded: false), at: start)  // opens the breaker
+        _ = box.finishSettling()
+        #expect(box.next(start + .seconds(1)) == .claim(limit: 100))  // the probe, not a fresh claim
+        _ = box.claimed(Array(3...102), horizon: 500)
+        #expect(box.next(start + .seconds(2)) == .awaitCompletion(until: nil))
+        box.p.foundNothing()
+        #expect(!box.p.backlogged)
+        #expect(box.p.horizon == nil, "the next backlog measures its own")
     }
 }

@@ -7,10 +7,12 @@ import Sync
 import Testing
 
 /// No head-of-line blocking: while a large backlog drains, an edit made
-/// meanwhile is claimed with the next batch (the newest tenth of each
-/// claim), and the backlog coalesces (every pending change of a claimed row
-/// comes along). The 1 s p99 goal is measured by a benchmark; this test
-/// checks the structure: edits overtake the backlog.
+/// meanwhile is claimed by the fresh lane (`SyncPipeline`, `FreshLane`) in a
+/// small batch of its own, beside the backlog's batches, and the backlog
+/// coalesces (every pending change of a claimed row comes along). The 1 s
+/// p99 goal is measured by `make bench-headofline` (fresh lane on and off,
+/// interleaved); this test checks the structure: each edit reaches the index
+/// while thousands of the backlog's changes are still pending.
 @Suite(.integration) struct HeadOfLineTests {
     @Test func editsOvertakeABacklogOfAHundredThousandChangesThatCoalesces() async throws {
         try await SyncFixture.with(sync: false) { f in
@@ -23,6 +25,9 @@ import Testing
             #expect(backlog == 100_000)
 
             try await f.startSync()
+            try await eventually("the backlog draining") {
+                try await f.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NOT NULL").rows.first?.int(0) ?? 0 > 0 ? nil : "nothing settled yet"
+            }
             let clock = ContinuousClock()
             var latencies: [Duration] = []
             for i in 0..<8 {
@@ -37,7 +42,8 @@ import Testing
             }
             let sorted = latencies.sorted()
             print("edits during a 100,000-change backlog: median \(sorted[sorted.count / 2]), max \(sorted.last!)")
-            #expect(sorted.last! < .seconds(3), "\(latencies)")
+            // Behind the backlog an edit would wait for all of it (tens of seconds here).
+            #expect(sorted.last! < .seconds(5), "\(latencies)")
 
             try await f.waitForDrain(timeout: .seconds(120))
             let written = try #require(f.statistics).snapshot.documentsWritten

@@ -24,7 +24,7 @@ import Testing
         try await SyncFixture.with(sync: false) { f in
             _ = try await f.insertUser("ada")
             let outsider = PostgresChangeStore(database: f.connector, leadership: nil)
-            let batch = try #require(try await outsider.nextBatch(limit: 10, excluding: []))
+            let batch = try #require(try await outsider.nextBatch(limit: 10, excluding: [], after: nil))
             do {
                 _ = try await outsider.settle(batch, applied: batch.documents.documents, rejected: [])
                 Issue.record("a session without the leader lock settled a batch")
@@ -34,7 +34,7 @@ import Testing
             #expect(try await f.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NULL").scalar == "1")
 
             let leader = PostgresChangeStore(database: f.connector, leadership: leadership(f, "leader"))
-            let claimed = try #require(try await leader.nextBatch(limit: 10, excluding: []))
+            let claimed = try #require(try await leader.nextBatch(limit: 10, excluding: [], after: nil))
             let events = try await leader.settle(claimed, applied: claimed.documents.documents, rejected: [])
             #expect(events.map(\.operation) == [.insert])
             #expect(try await f.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NULL").scalar == "0")
@@ -45,8 +45,10 @@ import Testing
     /// died), the standby leads within its retry interval, as the next epoch.
     @Test func aStandbyLeadsWhenTheLeadersSessionEnds() async throws {
         try await SyncFixture.with(sync: false) { f in
-            let first = leadership(f, "first")
-            let second = leadership(f, "second")
+            // A lease far longer than the wait allowed below: the standby
+            // must lead because the session ended, not because the lease ran out.
+            let first = leadership(f, "first", lease: .seconds(60))
+            let second = leadership(f, "second", lease: .seconds(60))
             let a = try await f.connector.connect(applicationName: "leader-a")
             let b = try await f.connector.connect(applicationName: "leader-b")
             defer { Task { await b.close() } }
@@ -63,7 +65,7 @@ import Testing
             let clock = ContinuousClock()
             let start = clock.now
             try await waiting.value
-            #expect(clock.now - start < .seconds(2))
+            #expect(clock.now - start < .seconds(20), "led on the session's end, not after the 60 s lease")
             #expect(second.role == .leader)
             #expect(second.epoch == firstEpoch + 1)
             try await eventually("the first to notice it no longer leads") { first.role == .standby ? nil : "still leader" }

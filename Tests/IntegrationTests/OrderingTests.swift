@@ -43,9 +43,9 @@ import Testing
             let store = PostgresChangeStore(database: f.connector, leadership: Leadership(logger: f.logger))
             let index = ElasticsearchDocumentIndex(client: f.es, indexes: f.indexes, logger: f.logger)
             let id = try await f.insertUser("ada", name: "First")
-            let older = try #require(try await store.nextBatch(limit: 100, excluding: []))
+            let older = try #require(try await store.nextBatch(limit: 100, excluding: [], after: nil))
             try await f.sql("UPDATE users SET name = 'Second' WHERE id = $1", [id])
-            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs)))
+            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs), after: nil))
             #expect(newer.documents.version > older.documents.version)
 
             let ref = DocumentRef(.users, id)
@@ -56,7 +56,7 @@ import Testing
 
             // A delete read later wins over the stale write that follows it.
             try await f.sql("DELETE FROM users WHERE id = $1", [id])
-            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs + newer.seqs)))
+            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs + newer.seqs), after: nil))
             #expect(try await index.write(deletion.documents)[ref] == .applied)
             #expect(try await index.write(newer.documents)[ref] == .superseded)
             #expect(try await f.indexed(.users, id) == nil)
@@ -77,7 +77,7 @@ import Testing
                     group.addTask {
                         var seen: [(Int64, Int)] = []
                         for _ in 0..<30 {
-                            guard let batch = try await store.nextBatch(limit: 1, excluding: []) else { continue }
+                            guard let batch = try await store.nextBatch(limit: 1, excluding: [], after: nil) else { continue }
                             for doc in batch.documents.documents {
                                 if let json = doc.json, let name = try JSONValue.parse(json)["name"]?.string, let n = Int(name.dropFirst()) {
                                     seen.append((batch.documents.version, n))

@@ -16,6 +16,8 @@ public struct HackSyncConfiguration: Sendable {
     /// can share one cluster.
     public var indexPrefix = ""
     public var sync = SyncConfiguration()
+    /// Documents per bulk request of the live sync (`ElasticsearchDocumentIndex`).
+    public var bulkDocuments = 200
     /// Live fan-out: queue sizes, the token that unlocks private fields
     /// (`HACKSYNC_PRIVATE_TOKEN`), WebSocket limits.
     public var realtime = RealtimeHub.Configuration()

@@ -59,7 +59,8 @@ public struct HackSyncService {
         let engine = SyncEngine(
             store: store,
             index: ElasticsearchDocumentIndex(client: client, indexes: indexes,
-                                              ensureIndexes: { try await indexGuard.ensureIndexes() }, logger: logger),
+                                              ensureIndexes: { try await indexGuard.ensureIndexes() },
+                                              maxDocumentsPerRequest: configuration.bulkDocuments, logger: logger),
             wake: wake,
             configuration: configuration.sync,
             statistics: statistics,

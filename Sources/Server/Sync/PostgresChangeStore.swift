@@ -8,8 +8,12 @@ import Sync
 /// Owns one connection, opened on first use and again after it breaks. The
 /// connection leads (`Leadership`): only one HackSync instance claims and
 /// settles at a time; another waits as a standby until the leader is gone.
+/// Fresh claims (`after` a seq) go over a second connection, so that an edit
+/// made while a backlog drains is not read behind the backlog's claim scan.
+/// They only read: settling, on the leading connection, is what is fenced.
 public actor PostgresChangeStore: ChangeStore {
     let database: ManagedConnection
+    let freshLane: ManagedConnection
     /// The connection that holds the wake-up lock (`armWakeUp`), released by
     /// the next claim on it. A new connection holds nothing.
     private weak var armedOn: PostgresConnection?
@@ -20,31 +24,33 @@ public actor PostgresChangeStore: ChangeStore {
         database = connector.shared(applicationName: "hacksync-sync") { connection in
             try await leadership?.lead(on: connection)
         }
+        freshLane = connector.shared(applicationName: "hacksync-sync-fresh")
     }
 
-    public func nextBatch(limit: Int, excluding: Set<Int64>) async throws -> ChangeBatch? {
+    public func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch? {
         let armedConnection = armedOn
-        let batch = try await database.with { connection -> ChangeBatch? in
+        let batch = try await (after == nil ? database : freshLane).with { connection -> ChangeBatch? in
             // The claim releases the wake-up lock in the same round trip, if this connection holds it.
             let rows = try await connection.query(
                 """
-                SELECT version, seqs, extract(epoch FROM oldest)::float8, newest, entity, id, doc
-                FROM sync.next_batch($1, $2::bigint[], $3)
+                SELECT version, seqs, extract(epoch FROM oldest)::float8, newest, horizon, entity, id, doc
+                FROM sync.next_batch($1, $2::bigint[], $3, $4)
                 """,
-                [limit, Array(excluding), armedConnection === connection])
-            guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1) else { return nil }
+                [limit, Array(excluding), armedConnection === connection, after])
+            guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1),
+                  let horizon = header.int64(4) else { return nil }
             let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
             let oldest = header.double(2).map { Date(timeIntervalSince1970: $0) }
             var documents: [DocumentState] = []
             documents.reserveCapacity(rows.count - 1)
             for row in rows.rows.dropFirst() {
-                guard let name = row.string(4), let entity = Entity(rawValue: name), let id = row.int64(5) else { continue }
-                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(6)))
+                guard let name = row.string(5), let entity = Entity(rawValue: name), let id = row.int64(6) else { continue }
+                documents.append(DocumentState(ref: DocumentRef(entity, id), json: row.string(7)))
             }
             return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, newestCapturedAt: header.string(3) ?? "",
-                               documents: DocumentBatch(version: version, documents: documents))
+                               documents: DocumentBatch(version: version, documents: documents), horizon: horizon)
         }
-        armedOn = nil
+        if after == nil { armedOn = nil }
         return batch
     }
 
