@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-scale deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-scale bench-headofline bench-throughput deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -43,6 +43,11 @@ USERS ?= 1000000
 PROJECTS ?= 2000000
 bench-scale: deps
 	@scripts/bench-scale.sh $(USERS) $(PROJECTS)
+
+# Edits while a 100,000-change backlog drains, the fresh lane on and off: make bench-headofline [ROUNDS=3]
+ROUNDS ?= 3
+bench-headofline: deps
+	@scripts/bench-headofline.sh $(ROUNDS)
 
 services-start: deps
 	@scripts/services.sh start
