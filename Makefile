@@ -49,6 +49,11 @@ ROUNDS ?= 3
 bench-headofline: deps
 	@scripts/bench-headofline.sh $(ROUNDS)
 
+# Mixed writes at rising rates against 3 million documents, the in-memory search server
+# and a null one: make bench-throughput [USERS=… PROJECTS=…] (RATES, STEP, PROFILE=1: see the script)
+bench-throughput: deps
+	@scripts/bench-throughput.sh $(USERS) $(PROJECTS)
+
 services-start: deps
 	@scripts/services.sh start
 

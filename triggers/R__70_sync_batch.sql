@@ -68,16 +68,22 @@ BEGIN
         RETURN;
     END IF;
     IF after IS NULL THEN
-        -- Two index paths (an OR would scan the whole log, processed rows too):
-        -- the picked rows by key, their rows' other pending changes through the
-        -- pending index.
+        -- Two paths (an OR would scan the whole log, processed rows too): the
+        -- picked rows by key, and their rows' other pending changes, matched
+        -- by a hash join against every pending change. Changes in flight are
+        -- dropped from the few that matched, not while scanning: `<> ALL` is
+        -- a linear search of the array, per row scanned (a 150,000-change
+        -- backlog and 1,000 seqs in flight made it 150 million comparisons
+        -- a claim). OFFSET 0 keeps the filter from being pushed down.
         SELECT array_agg(u.seq ORDER BY u.seq), min(u.created_at), max(u.created_at) INTO claimed, first_captured, last_captured
         FROM (SELECT c.seq, c.created_at FROM sync.changes c WHERE c.seq = ANY (picked)
               UNION
               SELECT c.seq, c.created_at FROM sync.changes c
-              WHERE c.processed_at IS NULL AND c.seq <> ALL (excluding)
+              WHERE c.processed_at IS NULL
                 AND (c.tbl, c.key1, coalesce(c.key2, 0)) IN (
-                    SELECT r.tbl, r.key1, coalesce(r.key2, 0) FROM sync.changes r WHERE r.seq = ANY (picked))) u;
+                    SELECT r.tbl, r.key1, coalesce(r.key2, 0) FROM sync.changes r WHERE r.seq = ANY (picked))
+              OFFSET 0) u
+        WHERE u.seq <> ALL (excluding);
     ELSE
         SELECT array_agg(c.seq ORDER BY c.seq), min(c.created_at), max(c.created_at) INTO claimed, first_captured, last_captured
         FROM sync.changes c WHERE c.seq = ANY (picked);

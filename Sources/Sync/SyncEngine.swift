@@ -56,6 +56,15 @@ public final class SyncEngine: Service {
         var writeTime: Duration
     }
 
+    /// What a child task of the sync loop returns.
+    private enum ChildResult: Sendable {
+        /// A backlog claim ran (beside the settling of earlier batches).
+        case claimed(Result<ChangeBatch?, any Error>, limit: Int, readTime: Duration)
+        case written(Completed)
+        /// A fresh claim is due.
+        case timer
+    }
+
     /// Carries out what `SyncPipeline` decides, one step at a time.
     private func drainForever() async throws {
         var pipeline = SyncPipeline<Completed>(
@@ -66,8 +75,10 @@ public final class SyncEngine: Service {
         let clock = ContinuousClock()
         statistics.update { $0.batchLimit = pipeline.sizer.limit }
 
-        // A child task returns a written batch, or nil: a timer for a fresh claim.
-        try await withThrowingTaskGroup(of: Completed?.self) { group in
+        // Claims, writes and timers run as child tasks; settling runs in this
+        // loop, in claim order, so a claim's read overlaps the settling of
+        // the batches before it (they use different connections).
+        try await withThrowingTaskGroup(of: ChildResult.self) { group in
             var timerSet = false
             func write(_ batch: ChangeBatch, id: SyncPipeline<Completed>.BatchID, readTime: Duration) {
                 let index = self.index
@@ -79,7 +90,7 @@ public final class SyncEngine: Service {
                     } catch {
                         result = .failure(error)
                     }
-                    return Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart)
+                    return .written(Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart))
                 }
             }
             while true {
@@ -89,18 +100,16 @@ public final class SyncEngine: Service {
                     group.cancelAll()
                     return
                 case .claim(let limit):
-                    do {
+                    pipeline.claimStarted()
+                    let (store, excluding) = (self.store, pipeline.claimedSeqs)
+                    group.addTask {
                         let readStart = clock.now
-                        guard let batch = try await store.nextBatch(limit: limit, excluding: pipeline.claimedSeqs, after: nil) else {
-                            pipeline.foundNothing()
-                            continue
+                        do {
+                            let batch = try await store.nextBatch(limit: limit, excluding: excluding, after: nil)
+                            return .claimed(.success(batch), limit: limit, readTime: clock.now - readStart)
+                        } catch {
+                            return .claimed(.failure(error), limit: limit, readTime: clock.now - readStart)
                         }
-                        let id = pipeline.claimed(batch.seqs, limit: limit, horizon: batch.horizon)
-                        write(batch, id: id, readTime: clock.now - readStart)
-                    } catch {
-                        SyncMetrics.error("postgres").increment()
-                        recordFailure("reading changes", error)
-                        if let failures = pipeline.claimFailed() { await backoff(failures: failures, using: &generator) }
                     }
                 case .claimFresh(let after, let limit):
                     do {
@@ -128,13 +137,29 @@ public final class SyncEngine: Service {
                         timerSet = true
                         group.addTask {
                             try? await Task.sleep(until: until, clock: clock)
-                            return nil
+                            return .timer
                         }
                     }
                     guard let next = try await group.next() else { continue }
-                    guard let completed = next else {
+                    let completed: Completed
+                    switch next {
+                    case .timer:
                         timerSet = false
                         continue
+                    case .claimed(.success(nil), _, _):
+                        pipeline.foundNothing()
+                        continue
+                    case .claimed(.success(let batch?), let limit, let readTime):
+                        let id = pipeline.claimed(batch.seqs, limit: limit, horizon: batch.horizon)
+                        write(batch, id: id, readTime: readTime)
+                        continue
+                    case .claimed(.failure(let error), _, _):
+                        SyncMetrics.error("postgres").increment()
+                        recordFailure("reading changes", error)
+                        if let failures = pipeline.claimFailed() { await backoff(failures: failures, using: &generator) }
+                        continue
+                    case .written(let written):
+                        completed = written
                     }
                     for due in pipeline.completed(completed.id, completed) {
                         let outcome = await settle(due.payload)

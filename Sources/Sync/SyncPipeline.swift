@@ -20,7 +20,11 @@ public struct SyncPipeline<Payload> {
     public typealias BatchID = Int
 
     public enum Step: Equatable {
-        /// Claim the oldest pending changes, at most `limit`, excluding `claimedSeqs`.
+        /// Claim the oldest pending changes, at most `limit`, excluding
+        /// `claimedSeqs`: call `claimStarted`, and report the result with
+        /// `claimed`, `foundNothing` or `claimFailed`. The claim may run
+        /// while the engine settles and writes: one claim at a time, so the
+        /// seqs it excludes are every one another batch holds.
         case claim(limit: Int)
         /// A backlog is draining: claim only changes above `after`, newest
         /// first, at most `limit`, excluding `claimedSeqs`; report a batch
@@ -82,6 +86,8 @@ public struct SyncPipeline<Payload> {
     private var nextID = 0
     /// The last claim found nothing or failed: wait once before claiming again.
     private var claimExhausted = false
+    /// A backlog claim is running.
+    public private(set) var claiming = false
     /// Some batch of the current settling round failed.
     private var roundFailed = false
     /// The last backlog claim filled its limit: more is pending than one batch.
@@ -111,7 +117,7 @@ public struct SyncPipeline<Payload> {
 
     /// What to do now.
     public mutating func next(at now: Instant, stopping: Bool) -> Step {
-        if stopping && readOrder.isEmpty { return .finish }
+        if stopping && readOrder.isEmpty && !claiming { return .finish }
         let admission = breaker.admit(at: now)
         let allowed = switch admission {
         case .flowing: depth
@@ -121,9 +127,10 @@ public struct SyncPipeline<Payload> {
         let mayClaim = !claimExhausted
         claimExhausted = false
         let backlogInFlight = readOrder.count - freshInFlight
-        if !stopping && mayClaim && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
+        if !stopping && mayClaim && !claiming && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
         var wakeForFresh: Instant?
-        if let fresh, let horizon, backlogged, freshWriting == nil, !stopping, case .flowing = admission {
+        // Not while a backlog claim runs: it may take (coalesce) the same fresh changes.
+        if let fresh, let horizon, backlogged, freshWriting == nil, !claiming, !stopping, case .flowing = admission {
             let due = freshDue ?? now + fresh.interval
             if now >= due {
                 freshDue = nil
@@ -132,14 +139,20 @@ public struct SyncPipeline<Payload> {
             freshDue = due
             wakeForFresh = due
         }
-        guard readOrder.isEmpty else { return .awaitCompletion(until: wakeForFresh) }
+        guard readOrder.isEmpty && !claiming else { return .awaitCompletion(until: wakeForFresh) }
         if case .wait(let until) = admission { return .waitForBreaker(until: until) }
         return .idle
+    }
+
+    /// A backlog claim is under way (it counts toward the depth).
+    public mutating func claimStarted() {
+        claiming = true
     }
 
     /// A backlog claim returned a batch; write it and report `completed`
     /// with its id. `horizon`: the largest seq in the log when it looked.
     public mutating func claimed(_ seqs: [Int64], limit: Int, horizon seen: Int64? = nil) -> BatchID {
+        claiming = false
         backlogged = seqs.count >= limit
         if backlogged {
             if horizon == nil { horizon = seen }
@@ -160,6 +173,7 @@ public struct SyncPipeline<Payload> {
 
     /// A backlog claim found nothing pending.
     public mutating func foundNothing() {
+        claiming = false
         claimExhausted = true
         endBacklog()
     }
@@ -183,6 +197,7 @@ public struct SyncPipeline<Payload> {
     /// A claim failed. Returns the failure count to back off with when
     /// nothing is in flight; otherwise the engine waits for what is.
     public mutating func claimFailed() -> Int? {
+        claiming = false
         failures += 1
         guard readOrder.isEmpty else {
             claimExhausted = true

@@ -35,6 +35,24 @@ import Testing
         #expect(box.p.claimedSeqs == [1, 2, 3])
     }
 
+    /// A claim reads while earlier batches settle, so the engine runs it
+    /// beside them; one at a time, and it counts toward the depth.
+    @Test func oneClaimAtATimeRunsBesideTheBatchesInFlight() {
+        let box = Box(depth: 2, fresh: Self.lane)
+        #expect(box.next(start) == .claim(limit: 100))
+        box.p.claimStarted()
+        #expect(box.next(start) == .awaitCompletion(until: nil), "no second claim while one runs")
+        let b0 = box.claimed(Array(1...100), horizon: 500)
+        #expect(box.next(start) == .claim(limit: 100))
+        box.p.claimStarted()
+        #expect(box.next(start + .seconds(1)) == .awaitCompletion(until: nil),
+                "no fresh claim while a backlog claim runs: it may coalesce the same changes")
+        #expect(box.next(start, stopping: true) == .awaitCompletion(until: nil), "a running claim is waited for")
+        box.p.foundNothing()
+        #expect(box.settle(b0, .settled, at: start) == ["b0"])
+        #expect(box.next(start, stopping: true) == .finish)
+    }
+
     @Test func batchesSettleInClaimOrderWhateverOrderTheyAreWrittenIn() {
         let box = Box(depth: 3)
         let a = box.claimed([1]), b = box.claimed([2]), c = box.claimed([3])

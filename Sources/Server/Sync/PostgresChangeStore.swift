@@ -5,14 +5,19 @@ import Sync
 
 /// The change log in Postgres, as the sync engine's `ChangeStore`.
 ///
-/// Owns one connection, opened on first use and again after it breaks. The
-/// connection leads (`Leadership`): only one HackSync instance claims and
-/// settles at a time; another waits as a standby until the leader is gone.
-/// Fresh claims (`after` a seq) go over a second connection, so that an edit
-/// made while a backlog drains is not read behind the backlog's claim scan.
-/// They only read: settling, on the leading connection, is what is fenced.
+/// Three connections, each opened on first use and again after it breaks:
+/// - `leader` settles. It leads (`Leadership`): only one HackSync instance
+///   claims and settles at a time; another waits as a standby until the
+///   leader is gone, and settling checks the lock (the fence).
+/// - `reader` claims the backlog and holds the wake-up lock, so that a claim
+///   reads while the batches before it settle.
+/// - `freshLane` claims fresh changes (`after` a seq), so that an edit made
+///   while a backlog drains is not read behind the backlog's claim scan.
+/// Claims only read; before each, the leader connection must be up, so a
+/// standby claims nothing.
 public actor PostgresChangeStore: ChangeStore {
-    let database: ManagedConnection
+    let leader: ManagedConnection
+    let reader: ManagedConnection
     let freshLane: ManagedConnection
     /// The connection that holds the wake-up lock (`armWakeUp`), released by
     /// the next claim on it. A new connection holds nothing.
@@ -21,15 +26,17 @@ public actor PostgresChangeStore: ChangeStore {
     /// `leadership`: the election the connection joins before its first use.
     /// Only readers that never settle (tests, tools) go without one.
     public init(database connector: PostgresConnector, leadership: Leadership?) {
-        database = connector.shared(applicationName: "hacksync-sync") { connection in
+        leader = connector.shared(applicationName: "hacksync-sync") { connection in
             try await leadership?.lead(on: connection)
         }
+        reader = connector.shared(applicationName: "hacksync-sync-reader")
         freshLane = connector.shared(applicationName: "hacksync-sync-fresh")
     }
 
     public func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch? {
+        try await leader.with { _ in }  // opens it (leads) if it is not open: waits while a standby
         let armedConnection = armedOn
-        let batch = try await (after == nil ? database : freshLane).with { connection -> ChangeBatch? in
+        let batch = try await (after == nil ? reader : freshLane).with { connection -> ChangeBatch? in
             // The claim releases the wake-up lock in the same round trip, if this connection holds it.
             let rows = try await connection.query(
                 """
@@ -55,7 +62,7 @@ public actor PostgresChangeStore: ChangeStore {
     }
 
     public func armWakeUp() async throws -> WakeUpArming {
-        let (result, connection) = try await database.with { connection -> (WakeUpArming, PostgresConnection) in
+        let (result, connection) = try await reader.with { connection -> (WakeUpArming, PostgresConnection) in
             switch try await connection.query("SELECT sync.arm_wakeup()").scalar {
             case "armed": return (.armed, connection)
             case "pending": return (.pending, connection)
@@ -68,7 +75,7 @@ public actor PostgresChangeStore: ChangeStore {
     }
 
     public func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent] {
-        try await database.with { connection in
+        try await leader.with { connection in
             let rows = try await connection.query(
                 """
                 SELECT seq, entity, id, op, data, public_data, \(PostgresEventLog.time("at"))
