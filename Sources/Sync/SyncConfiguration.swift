@@ -18,6 +18,12 @@ public struct SyncConfiguration: Sendable {
     /// are claimed as small batches of their own, beside the backlog's, so
     /// an interactive edit does not wait for the backlog. Nil turns it off.
     public var freshLane: FreshLane? = .init()
+    /// After a claim that found fewer than `gatherBelow` changes, the next
+    /// waits this long, so that a steady stream is synced in batches: every
+    /// batch costs a claim, a bulk request and a settle whatever its size
+    /// (at 250 changes/s without it, the sync made 240 claims a second).
+    public var gather: Duration = .milliseconds(50)
+    public var gatherBelow = 200
     /// How often the change log is scanned without a notification. Covers
     /// NOTIFYs that were never received (listener reconnecting, service down).
     public var catchUpInterval: Duration = .seconds(1)

@@ -70,7 +70,8 @@ public final class SyncEngine: Service {
         var pipeline = SyncPipeline<Completed>(
             depth: configuration.pipelineDepth, breaker: configuration.circuitBreaker,
             sizer: BatchSizer(maximum: configuration.batchSize, minimum: configuration.minimumBatchSize),
-            idle: IdleSchedule(configuration.idle), fresh: configuration.freshLane)
+            idle: IdleSchedule(configuration.idle), fresh: configuration.freshLane,
+            gather: configuration.gather, gatherBelow: configuration.gatherBelow)
         var generator = SystemRandomNumberGenerator()
         let clock = ContinuousClock()
         statistics.update { $0.batchLimit = pipeline.sizer.limit }

@@ -10,6 +10,13 @@
 /// recorded document states of a document follow its commits. `Payload` is
 /// whatever the engine keeps of a written batch until its turn to settle.
 ///
+/// Gathering: a claim that found only a few changes (under `gatherBelow`)
+/// is followed by the next after `gather` at the earliest, so that changes
+/// arriving at a steady rate are read, written and settled in batches, not
+/// one or two at a time: each batch costs a claim, a bulk request and a
+/// settle whatever its size. The first change after a quiet spell is not
+/// delayed; the ones right behind it wait up to `gather`.
+///
 /// No head-of-line blocking: while a backlog drains (a claim filled its
 /// limit), the changes captured since a claim last looked (above its
 /// horizon) are claimed every `FreshLane.interval` as a small batch of their
@@ -72,6 +79,9 @@ public struct SyncPipeline<Payload> {
 
     public let depth: Int
     public let fresh: FreshLane?
+    /// How long to gather after a small claim, and what counts as small.
+    public let gather: Duration
+    public let gatherBelow: Int
     public private(set) var breaker: CircuitBreaker
     public private(set) var sizer: BatchSizer
     /// What to do when there is nothing to claim (the engine drives it while idle).
@@ -88,6 +98,10 @@ public struct SyncPipeline<Payload> {
     private var claimExhausted = false
     /// A backlog claim is running.
     public private(set) var claiming = false
+    /// The last backlog claim found only a few changes: the next waits for `gather`.
+    private var claimedFew = false
+    /// The earliest time of the next backlog claim, while gathering.
+    public private(set) var gatherUntil: Instant?
     /// Some batch of the current settling round failed.
     private var roundFailed = false
     /// The last backlog claim filled its limit: more is pending than one batch.
@@ -104,9 +118,12 @@ public struct SyncPipeline<Payload> {
     /// Fresh batches claimed and not yet settled.
     private var freshInFlight = 0
 
-    public init(depth: Int, breaker: CircuitBreaker, sizer: BatchSizer, idle: IdleSchedule, fresh: FreshLane? = nil) {
+    public init(depth: Int, breaker: CircuitBreaker, sizer: BatchSizer, idle: IdleSchedule, fresh: FreshLane? = nil,
+                gather: Duration = .zero, gatherBelow: Int = 0) {
         self.depth = max(1, depth)
         self.fresh = fresh
+        self.gather = gather
+        self.gatherBelow = gatherBelow
         self.breaker = breaker
         self.sizer = sizer
         self.idle = idle
@@ -127,8 +144,13 @@ public struct SyncPipeline<Payload> {
         let mayClaim = !claimExhausted
         claimExhausted = false
         let backlogInFlight = readOrder.count - freshInFlight
-        if !stopping && mayClaim && !claiming && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
-        var wakeForFresh: Instant?
+        if claimedFew {
+            claimedFew = false
+            gatherUntil = now + gather
+        }
+        if let until = gatherUntil, stopping || now >= until { gatherUntil = nil }
+        if !stopping && mayClaim && !claiming && gatherUntil == nil && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
+        var wakeForFresh: Instant? = gatherUntil
         // Not while a backlog claim runs: it may take (coalesce) the same fresh changes.
         if let fresh, let horizon, backlogged, freshWriting == nil, !claiming, !stopping, case .flowing = admission {
             let due = freshDue ?? now + fresh.interval
@@ -137,9 +159,9 @@ public struct SyncPipeline<Payload> {
                 return .claimFresh(after: horizon, limit: fresh.limit)
             }
             freshDue = due
-            wakeForFresh = due
+            wakeForFresh = min(due, wakeForFresh ?? due)
         }
-        guard readOrder.isEmpty && !claiming else { return .awaitCompletion(until: wakeForFresh) }
+        guard readOrder.isEmpty && !claiming && gatherUntil == nil else { return .awaitCompletion(until: wakeForFresh) }
         if case .wait(let until) = admission { return .waitForBreaker(until: until) }
         return .idle
     }
@@ -154,6 +176,7 @@ public struct SyncPipeline<Payload> {
     public mutating func claimed(_ seqs: [Int64], limit: Int, horizon seen: Int64? = nil) -> BatchID {
         claiming = false
         backlogged = seqs.count >= limit
+        claimedFew = seqs.count < gatherBelow
         if backlogged {
             if horizon == nil { horizon = seen }
         } else {

@@ -53,6 +53,27 @@ import Testing
         #expect(box.next(start, stopping: true) == .finish)
     }
 
+    /// A small claim under a steady stream: the next one waits for the
+    /// gathering window, whether or not anything is in flight.
+    @Test func aSmallClaimIsFollowedByTheNextOnlyAfterTheGatheringWindow() {
+        let box = Box(depth: 2)
+        box.p = Pipeline(depth: 2, breaker: CircuitBreaker(threshold: 3, cooldown: .seconds(1)),
+                         sizer: BatchSizer(maximum: 100), idle: IdleSchedule(), gather: .milliseconds(50), gatherBelow: 10)
+        box.p.claimStarted()
+        let b0 = box.claimed([1, 2, 3])  // fewer than 10: gather
+        #expect(box.next(start) == .awaitCompletion(until: start + .milliseconds(50)))
+        #expect(box.settle(b0, .settled, at: start) == ["b0"])
+        #expect(box.next(start + .milliseconds(20)) == .awaitCompletion(until: start + .milliseconds(50)),
+                "nothing in flight, and still it waits: not idle, not a claim")
+        #expect(box.next(start + .milliseconds(50)) == .claim(limit: 100))
+        box.p.claimStarted()
+        _ = box.claimed(Array(4...20))  // enough: the next claim may follow at once
+        #expect(box.next(start + .milliseconds(50)) == .claim(limit: 100))
+        box.p.claimStarted()
+        _ = box.claimed([21])
+        #expect(box.next(start + .milliseconds(60), stopping: true) == .awaitCompletion(until: nil), "stopping does not gather")
+    }
+
     @Test func batchesSettleInClaimOrderWhateverOrderTheyAreWrittenIn() {
         let box = Box(depth: 3)
         let a = box.claimed([1]), b = box.claimed([2]), c = box.claimed([3])
