@@ -18,8 +18,9 @@
 --   same state, and makes no event.
 -- Claiming out of seq order is safe: documents are always read at their
 -- current state, under a version drawn after the lock below, so a later
--- batch never writes an older state; and batches settle in the order they
--- were read, so events per document stay in order. `disarm`: the caller was
+-- batch never writes an older state; and a settle records and announces
+-- only states newer than the recorded one (R__80_settle.sql), so events per
+-- document stay in order whichever batch settles first. `disarm`: the caller was
 -- asleep holding the wake-up lock (R__00_common.sql); it is released first,
 -- so that captures stop notifying before anything is read.
 --

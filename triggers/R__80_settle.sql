@@ -17,8 +17,12 @@ END $$;
 -- changes processed, park rejected documents, record the document events
 -- and the documents' last state. Returns the new events in seq order.
 --
--- The sync settles batches one at a time in the order it read them, so event
--- seqs follow commit order and sync.documents never goes back in version.
+-- The sync settles batches one at a time, mostly in the order it read them;
+-- a fresh-lane batch can be read after a backlog batch and settle before it.
+-- So every document is compared by version with its recorded state (a
+-- deleted one keeps a tombstone: data NULL, V007): a state older than the
+-- recorded one makes no event and records nothing. A document's events
+-- therefore follow its versions, which follow snapshot order.
 -- Only the leader settles (sync.assert_leader, R__75_leadership.sql): a
 -- leader deposed while it wrote a batch fails here and settles nothing.
 -- New events are announced on the channel 'hacksync_events': every
@@ -54,15 +58,13 @@ BEGIN
                     WHEN d.data IS NULL THEN 'insert'
                     WHEN d.data = i.doc THEN NULL
                     ELSE 'update' END AS op
-        FROM input i LEFT JOIN sync.documents d ON d.entity = i.entity AND d.doc_id = i.doc_id),
+        FROM input i LEFT JOIN sync.documents d ON d.entity = i.entity AND d.doc_id = i.doc_id
+        WHERE d.version IS NULL OR d.version <= doc_version),
     upserted AS (
         INSERT INTO sync.documents AS d (entity, doc_id, data, version)
-        SELECT c.entity, c.doc_id, c.doc, doc_version FROM compared c WHERE c.doc IS NOT NULL
+        SELECT c.entity, c.doc_id, c.doc, doc_version FROM compared c
         ON CONFLICT (entity, doc_id) DO UPDATE SET data = excluded.data, version = excluded.version
         WHERE d.version <= excluded.version),
-    removed AS (
-        DELETE FROM sync.documents d USING compared c
-        WHERE c.doc IS NULL AND d.entity = c.entity AND d.doc_id = c.doc_id),
     inserted AS (
         INSERT INTO sync.events (entity, doc_id, op, data, at)
         SELECT c.entity, c.doc_id, c.op, coalesce(c.doc, c.old), event_at

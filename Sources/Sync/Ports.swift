@@ -19,7 +19,8 @@ public protocol ChangeStore: Sendable {
     /// In one transaction: marks the batch's changes as synced, parks the
     /// rejected documents, records the applied ones and returns the events
     /// they make (documents whose content did not change make none).
-    /// Batches are settled one at a time, in the order they were read.
+    /// Batches are settled one at a time; a document state older than the
+    /// one recorded (a batch read earlier, settled later) makes no event.
     func settle(_ batch: ChangeBatch, applied: [DocumentState], rejected: [RejectedDocument]) async throws -> [DocumentEvent]
 }
 

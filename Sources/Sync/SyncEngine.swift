@@ -54,6 +54,8 @@ public final class SyncEngine: Service {
         /// Time spent claiming and reading the batch, and writing it.
         var readTime: Duration
         var writeTime: Duration
+        /// When the index answered (wall clock): the batch's oldest change was indexed this long after its capture.
+        var writtenAt: Date
     }
 
     /// What a child task of the sync loop returns.
@@ -77,7 +79,7 @@ public final class SyncEngine: Service {
         statistics.update { $0.batchLimit = pipeline.sizer.limit }
 
         // Claims, writes and timers run as child tasks; settling runs in this
-        // loop, in claim order, so a claim's read overlaps the settling of
+        // loop, in registration order, so a claim's read overlaps the settling of
         // the batches before it (they use different connections).
         try await withThrowingTaskGroup(of: ChildResult.self) { group in
             var timerSet = false
@@ -91,7 +93,8 @@ public final class SyncEngine: Service {
                     } catch {
                         result = .failure(error)
                     }
-                    return .written(Completed(id: id, batch: batch, result: result, readTime: readTime, writeTime: clock.now - writeStart))
+                    return .written(Completed(id: id, batch: batch, result: result, readTime: readTime,
+                                              writeTime: clock.now - writeStart, writtenAt: Date()))
                 }
             }
             while true {
@@ -238,7 +241,9 @@ public final class SyncEngine: Service {
                     "index": "\(rejected.ref.entity)", "doc": "\(rejected.ref)", "seq": "\(Self.seqRange(batch.seqs))", "error.type": "\(rejected.errorType)", "error.reason": "\(rejected.reason)",
                 ])
             }
+            let indexedLag = batch.oldestCapturedAt.map { completed.writtenAt.timeIntervalSince($0) } ?? 0
             recordSuccess(batch, settlement, events: events.count, timings: [
+                "indexed_lag_ms": .milliseconds(Int64(indexedLag * 1000)),
                 "read_ms": completed.readTime, "write_ms": completed.writeTime, "settle_ms": settleTime,
             ])
             return .settled

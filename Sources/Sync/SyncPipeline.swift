@@ -6,9 +6,12 @@
 /// `SyncEngine` asks `next(at:stopping:)` what to do, does it, and reports
 /// back (`claimed`, `foundNothing`, `claimFailed`, `completed`, `settled`,
 /// `finishSettling`). Batches are written concurrently (up to the pipeline
-/// depth) but settled strictly in the order they were claimed, so events and
-/// recorded document states of a document follow its commits. `Payload` is
-/// whatever the engine keeps of a written batch until its turn to settle.
+/// depth) but settled one at a time in the order they were registered
+/// (`claimed`, `claimedFresh`); a fresh batch read while a backlog claim ran
+/// may carry a newer version than that backlog batch and settle first: the
+/// settle's version check keeps a document's events in version order
+/// (R__80_settle.sql). `Payload` is whatever the engine keeps of a written
+/// batch until its turn to settle.
 ///
 /// Gathering: a claim that found only a few changes (under `gatherBelow`)
 /// is followed by the next after `gather` at the earliest, so that changes
@@ -151,8 +154,12 @@ public struct SyncPipeline<Payload> {
         if let until = gatherUntil, stopping || now >= until { gatherUntil = nil }
         if !stopping && mayClaim && !claiming && gatherUntil == nil && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
         var wakeForFresh: Instant? = gatherUntil
-        // Not while a backlog claim runs: it may take (coalesce) the same fresh changes.
-        if let fresh, let horizon, backlogged, freshWriting == nil, !claiming, !stopping, case .flowing = admission {
+        // Also while a backlog claim runs. Both may take the same change (the
+        // backlog's coalesces a row's pending changes): each batch reads the
+        // documents at their current state under its own version, and the
+        // settle records and announces only states newer than the recorded
+        // one, so whichever settles second adds nothing stale.
+        if let fresh, let horizon, backlogged, freshWriting == nil, !stopping, case .flowing = admission {
             let due = freshDue ?? now + fresh.interval
             if now >= due {
                 freshDue = nil

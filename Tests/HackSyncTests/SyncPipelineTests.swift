@@ -45,11 +45,14 @@ import Testing
         let b0 = box.claimed(Array(1...100), horizon: 500)
         #expect(box.next(start) == .claim(limit: 100))
         box.p.claimStarted()
-        #expect(box.next(start + .seconds(1)) == .awaitCompletion(until: nil),
-                "no fresh claim while a backlog claim runs: it may coalesce the same changes")
+        #expect(box.next(start + .seconds(1)) == .awaitCompletion(until: start + .milliseconds(1_100)))
+        #expect(box.next(start + .milliseconds(1_100)) == .claimFresh(after: 500, limit: 10),
+                "a fresh claim runs beside a backlog claim: the settle drops whichever state is older")
+        _ = box.p.claimedFresh([501], horizon: 501)
         #expect(box.next(start, stopping: true) == .awaitCompletion(until: nil), "a running claim is waited for")
         box.p.foundNothing()
         #expect(box.settle(b0, .settled, at: start) == ["b0"])
+        #expect(box.settle(1, .settled, at: start) == ["b1"])
         #expect(box.next(start, stopping: true) == .finish)
     }
 

@@ -63,6 +63,35 @@ import Testing
         }
     }
 
+    /// Batches settled out of the order they were read (the fresh lane's
+    /// batch read after a backlog batch, settled before it): the older
+    /// state makes no event and is not recorded, also after a delete.
+    @Test func aStateSettledAfterANewerOneMakesNoEvent() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let store = PostgresChangeStore(database: f.connector, leadership: Leadership(logger: f.logger))
+            let id = try await f.insertUser("ada", name: "First")
+            let older = try #require(try await store.nextBatch(limit: 100, excluding: [], after: nil))
+            try await f.sql("UPDATE users SET name = 'Second' WHERE id = $1", [id])
+            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs), after: nil))
+            #expect(newer.documents.version > older.documents.version)
+
+            let first = try await store.settle(newer, applied: newer.documents.documents, rejected: [])
+            #expect(first.map(\.operation) == [.insert])
+            #expect(first.first?.data.contains(#""name": "Second""#) == true, "\(first)")
+            let stale = try await store.settle(older, applied: older.documents.documents, rejected: [])
+            #expect(stale.isEmpty, "the older state settled second announced \(stale.map(\.operation))")
+            #expect(try await f.sql("SELECT data->>'name' FROM sync.documents WHERE doc_id = $1", [id]).scalar == "Second")
+
+            // A delete leaves a tombstone, so a state read before it and settled after it stays dead.
+            try await f.sql("DELETE FROM users WHERE id = $1", [id])
+            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: [], after: nil))
+            #expect(try await store.settle(deletion, applied: deletion.documents.documents, rejected: []).map(\.operation) == [.delete])
+            #expect(try await store.settle(newer, applied: newer.documents.documents, rejected: []).isEmpty,
+                    "a state read before the delete, settled after it")
+            #expect(try await f.sql("SELECT count(*) FROM sync.documents WHERE doc_id = $1 AND data IS NULL", [id]).scalar == "1")
+        }
+    }
+
     @Test func versionsFollowSnapshotOrderAcrossConcurrentReaders() async throws {
         try await SyncFixture.with(sync: false) { f in
             let id = try await f.insertUser("ada", name: "n0")

@@ -131,7 +131,7 @@ public actor IndexGuard: Service {
 
     /// Rebuilds an index holding under half of the documents the sync wrote.
     private func checkCounts() async throws {
-        let rows = try await query("SELECT entity, count(*) FROM sync.documents GROUP BY entity")
+        let rows = try await query("SELECT entity, count(*) FROM sync.documents WHERE data IS NOT NULL GROUP BY entity")
         for row in rows.rows {
             guard let entity = row.string(0).flatMap(Entity.init(rawValue:)), let expected = row.int(1),
                   expected >= 10, running[entity] == nil else { continue }
