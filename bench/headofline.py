@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.request
 
+from psql import query
 from cpu import cpu, postgres_cpu, search_pid
 
 BINARY, ROUNDS, BACKLOG = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -33,10 +34,7 @@ MODES = {"fresh": [], "no-fresh": ["--no-fresh-lane"]}
 
 
 def sql(statement):
-    done = subprocess.run(["psql", DB, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{statement[:80]}: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return query(DB, statement)
 
 
 def pending():

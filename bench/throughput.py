@@ -31,6 +31,7 @@ import sys
 import time
 import urllib.request
 
+from psql import query
 from cpu import cpu, postgres_cpu
 
 HACKSYNC, PGBENCH = sys.argv[1], sys.argv[2]
@@ -46,10 +47,7 @@ MIX = {"update": 4, "member_add": 2, "member_remove": 2, "insert": 2, "delete": 
 
 
 def sql(statement):
-    done = subprocess.run(["psql", DB, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", statement], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{statement[:80]}: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return query(DB, statement)
 
 
 def free_port():
