@@ -63,7 +63,7 @@ public final class SyncEngine: Service {
         /// A backlog claim ran (beside the settling of earlier batches).
         case claimed(Result<ChangeBatch?, any Error>, limit: Int, readTime: Duration)
         case written(Completed)
-        /// A fresh claim is due.
+        /// A deadline passed: a fresh claim is due, or gathering is over.
         case timer
     }
 

@@ -153,7 +153,7 @@ public struct SyncPipeline<Payload> {
         }
         if let until = gatherUntil, stopping || now >= until { gatherUntil = nil }
         if !stopping && mayClaim && !claiming && gatherUntil == nil && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
-        var wakeForFresh: Instant? = gatherUntil
+        var wake: Instant? = gatherUntil
         // Also while a backlog claim runs. Both may take the same change (the
         // backlog's coalesces a row's pending changes): each batch reads the
         // documents at their current state under its own version, and the
@@ -166,9 +166,9 @@ public struct SyncPipeline<Payload> {
                 return .claimFresh(after: horizon, limit: fresh.limit)
             }
             freshDue = due
-            wakeForFresh = min(due, wakeForFresh ?? due)
+            wake = min(due, wake ?? due)
         }
-        guard readOrder.isEmpty && !claiming && gatherUntil == nil else { return .awaitCompletion(until: wakeForFresh) }
+        guard readOrder.isEmpty && !claiming && gatherUntil == nil else { return .awaitCompletion(until: wake) }
         if case .wait(let until) = admission { return .waitForBreaker(until: until) }
         return .idle
     }

@@ -110,7 +110,7 @@ def test_status_reports_every_documented_field_and_follows_the_sync(admin_servic
     for section in ("capture", "sync", "elasticsearch", "web_socket"):
         assert set(schema["properties"][section].get("required", [])) <= set(status[section]), section
     assert status["capture"]["latest_seq"] >= 1 and status["capture"]["listening"] is True
-    assert status["sync"]["circuit"] == "closed" and status["sync"]["batch_limit"] == 500
+    assert status["sync"]["circuit"] == "closed" and status["sync"]["batch_limit"] == 2000
     assert status["elasticsearch"]["reachable"] is True
     assert status["lag"]["p50_seconds"] is not None and status["lag"]["p50_seconds"] <= status["lag"]["p99_seconds"]
     assert status["dead_letters"] == 0
