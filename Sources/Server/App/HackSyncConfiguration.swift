@@ -17,7 +17,7 @@ public struct HackSyncConfiguration: Sendable {
     public var indexPrefix = ""
     public var sync = SyncConfiguration()
     /// Documents per bulk request of the live sync (`ElasticsearchDocumentIndex`).
-    public var bulkDocuments = 100
+    public var bulkDocuments = ElasticsearchDocumentIndex.defaultDocumentsPerRequest
     /// Live fan-out: queue sizes, the token that unlocks private fields
     /// (`HACKSYNC_PRIVATE_TOKEN`), WebSocket limits.
     public var realtime = RealtimeHub.Configuration()

@@ -21,13 +21,14 @@ public final class ElasticsearchDocumentIndex: DocumentIndex {
     /// so a batch goes out as several modest requests: a fresh edit's bulk
     /// or a search waits for one of them, not for all (`make bench-headofline`).
     let maxDocumentsPerRequest: Int
+    public static let defaultDocumentsPerRequest = 100
     /// Whether the aliases were checked since start or since one went missing.
     /// Checked lazily, on the first write, so that start-up never waits for
     /// a cluster that is down.
     private let aliasesChecked: Mutex<Bool>
 
     public init(client: ElasticsearchClient, indexes: SearchIndexes,
-                ensureIndexes: (@Sendable () async throws -> Void)? = nil, maxDocumentsPerRequest: Int = 100, logger: Logger) {
+                ensureIndexes: (@Sendable () async throws -> Void)? = nil, maxDocumentsPerRequest: Int = defaultDocumentsPerRequest, logger: Logger) {
         self.client = client
         self.maxDocumentsPerRequest = max(1, maxDocumentsPerRequest)
         self.indexes = indexes
