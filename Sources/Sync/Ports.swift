@@ -1,15 +1,26 @@
 import Model
 
+/// Which pending changes a claim takes.
+public enum ClaimScope: Equatable, Sendable {
+    /// The oldest, with every other pending change of their rows: the backlog lane.
+    case oldest
+    /// Only changes above this seq, newest first, on their own: the fresh
+    /// lane beside a draining backlog.
+    case above(Int64)
+    /// Newest first, on their own, none of the oldest `count`: the fresh
+    /// lane beside a backlog claim of limit `count` that is still reading
+    /// (it takes those).
+    case newestBeyondOldest(Int)
+}
+
 /// Where changes come from and settle: the Postgres change log.
 public protocol ChangeStore: Sendable {
-    /// Claims up to `limit` unprocessed changes (skipping `excluding`, the
-    /// ones already in flight) and reads every document they affect.
-    /// `after` nil: the oldest pending, with every other pending change of
-    /// their rows. `after` a seq: only changes above it, newest first (the
-    /// fresh lane beside a draining backlog). Returns nil when nothing is
-    /// pending. Releases the wake-up first if it was armed: captures stop
-    /// sending NOTIFYs while the engine is busy.
-    func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch?
+    /// Claims up to `limit` unprocessed changes of `scope` (skipping
+    /// `excluding`, the ones already in flight) and reads every document
+    /// they affect. Returns nil when nothing is pending. Releases the
+    /// wake-up first if it was armed: captures stop sending NOTIFYs while
+    /// the engine is busy.
+    func nextBatch(limit: Int, excluding: Set<Int64>, scope: ClaimScope) async throws -> ChangeBatch?
 
     /// Called with nothing in flight after a claim found nothing: asks
     /// captures to NOTIFY from now on, unless a capturing transaction is

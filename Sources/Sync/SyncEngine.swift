@@ -62,7 +62,11 @@ public final class SyncEngine: Service {
     private enum ChildResult: Sendable {
         /// A backlog claim ran (beside the settling of earlier batches).
         case claimed(Result<ChangeBatch?, any Error>, limit: Int, readTime: Duration)
+        /// A fresh claim ran (beside the backlog's claims, writes and settles).
+        case claimedFresh(Result<ChangeBatch?, any Error>, readTime: Duration)
         case written(Completed)
+        /// A settling round ended: each batch's outcome, in order.
+        case settled([SyncPipeline<Completed>.Due], [SyncPipeline<Completed>.Outcome])
         /// A deadline passed: a fresh claim is due, or gathering is over.
         case timer
     }
@@ -78,9 +82,9 @@ public final class SyncEngine: Service {
         let clock = ContinuousClock()
         statistics.update { $0.batchLimit = pipeline.sizer.limit }
 
-        // Claims, writes and timers run as child tasks; settling runs in this
-        // loop, in registration order, so a claim's read overlaps the settling of
-        // the batches before it (they use different connections).
+        // Claims, writes, settling rounds and timers run as child tasks (on
+        // connections of their own), so none waits for another: this loop
+        // only decides and dispatches.
         try await withThrowingTaskGroup(of: ChildResult.self) { group in
             var timerSet = false
             func write(_ batch: ChangeBatch, id: SyncPipeline<Completed>.BatchID, readTime: Duration) {
@@ -97,34 +101,39 @@ public final class SyncEngine: Service {
                                               writeTime: clock.now - writeStart, writtenAt: Date()))
                 }
             }
+            @Sendable func claim(limit: Int, scope: ClaimScope, excluding: Set<Int64>) async -> (Result<ChangeBatch?, any Error>, Duration) {
+                let readStart = clock.now
+                do {
+                    let batch = try await store.nextBatch(limit: limit, excluding: excluding, scope: scope)
+                    return (.success(batch), clock.now - readStart)
+                } catch {
+                    return (.failure(error), clock.now - readStart)
+                }
+            }
             while true {
                 let stopping = Task.isShuttingDownGracefully || Task.isCancelled
                 switch pipeline.next(at: clock.now, stopping: stopping) {
                 case .finish:
                     group.cancelAll()
                     return
-                case .claim(let limit):
-                    pipeline.claimStarted()
-                    let (store, excluding) = (self.store, pipeline.claimedSeqs)
+                case .settle(let due):
                     group.addTask {
-                        let readStart = clock.now
-                        do {
-                            let batch = try await store.nextBatch(limit: limit, excluding: excluding, after: nil)
-                            return .claimed(.success(batch), limit: limit, readTime: clock.now - readStart)
-                        } catch {
-                            return .claimed(.failure(error), limit: limit, readTime: clock.now - readStart)
-                        }
+                        var outcomes: [SyncPipeline<Completed>.Outcome] = []
+                        for batch in due { outcomes.append(await self.settle(batch.payload)) }
+                        return .settled(due, outcomes)
                     }
-                case .claimFresh(let after, let limit):
-                    do {
-                        let readStart = clock.now
-                        guard let batch = try await store.nextBatch(limit: limit, excluding: pipeline.claimedSeqs, after: after) else { continue }
-                        let id = pipeline.claimedFresh(batch.seqs, horizon: batch.horizon)
-                        write(batch, id: id, readTime: clock.now - readStart)
-                    } catch {
-                        // The backlog's claims carry on; the next fresh claim is due an interval later.
-                        SyncMetrics.error("postgres").increment()
-                        recordFailure("reading fresh changes", error)
+                case .claim(let limit):
+                    pipeline.claimStarted(at: clock.now)
+                    let excluding = pipeline.claimedSeqs
+                    group.addTask {
+                        let (result, readTime) = await claim(limit: limit, scope: .oldest, excluding: excluding)
+                        return .claimed(result, limit: limit, readTime: readTime)
+                    }
+                case .claimFresh(let scope, let limit):
+                    let excluding = pipeline.claimedSeqs
+                    group.addTask {
+                        let (result, readTime) = await claim(limit: limit, scope: scope, excluding: excluding)
+                        return .claimedFresh(result, readTime: readTime)
                     }
                 case .waitForBreaker(let until):
                     await wake.wait(timeout: until - clock.now)
@@ -145,46 +154,51 @@ public final class SyncEngine: Service {
                         }
                     }
                     guard let next = try await group.next() else { continue }
-                    let completed: Completed
                     switch next {
                     case .timer:
                         timerSet = false
-                        continue
                     case .claimed(.success(nil), _, _):
                         pipeline.foundNothing()
-                        continue
                     case .claimed(.success(let batch?), let limit, let readTime):
                         let id = pipeline.claimed(batch.seqs, limit: limit, horizon: batch.horizon)
                         write(batch, id: id, readTime: readTime)
-                        continue
                     case .claimed(.failure(let error), _, _):
                         SyncMetrics.error("postgres").increment()
                         recordFailure("reading changes", error)
                         if let failures = pipeline.claimFailed() { await backoff(failures: failures, using: &generator) }
-                        continue
-                    case .written(let written):
-                        completed = written
-                    }
-                    for due in pipeline.completed(completed.id, completed) {
-                        let outcome = await settle(due.payload)
-                        switch outcome {
-                        case .settled: break
-                        case .indexFailed(let overloaded): SyncMetrics.error(overloaded ? "overloaded" : "index").increment()
-                        case .storeFailed: SyncMetrics.error("postgres").increment()
+                    case .claimedFresh(.success(let batch?), let readTime):
+                        let id = pipeline.claimedFresh(batch.seqs, horizon: batch.horizon)
+                        write(batch, id: id, readTime: readTime)
+                    case .claimedFresh(.success(nil), _):
+                        pipeline.freshClaimEnded()
+                    case .claimedFresh(.failure(let error), _):
+                        // The backlog's claims carry on; the next fresh claim is due an interval later.
+                        pipeline.freshClaimEnded()
+                        SyncMetrics.error("postgres").increment()
+                        recordFailure("reading fresh changes", error)
+                    case .written(let completed):
+                        pipeline.completed(completed.id, completed)
+                    case .settled(let due, let outcomes):
+                        for (batch, outcome) in zip(due, outcomes) {
+                            switch outcome {
+                            case .settled: break
+                            case .indexFailed(let overloaded): SyncMetrics.error(overloaded ? "overloaded" : "index").increment()
+                            case .storeFailed: SyncMetrics.error("postgres").increment()
+                            }
+                            let wrote = !batch.payload.batch.documents.documents.isEmpty
+                            if let until = pipeline.settled(batch, wroteDocuments: wrote, outcome, at: clock.now) {
+                                logger.error("the index keeps failing; circuit breaker open", metadata: [
+                                    "consecutive_failures": "\(pipeline.breaker.consecutiveFailures)",
+                                    "probe_in_ms": "\(Int((until - clock.now) / .milliseconds(1)))",
+                                ])
+                            }
                         }
-                        let wrote = !due.payload.batch.documents.documents.isEmpty
-                        if let until = pipeline.settled(due, wroteDocuments: wrote, outcome, at: clock.now) {
-                            logger.error("the index keeps failing; circuit breaker open", metadata: [
-                                "consecutive_failures": "\(pipeline.breaker.consecutiveFailures)",
-                                "probe_in_ms": "\(Int((until - clock.now) / .milliseconds(1)))",
-                            ])
+                        statistics.update { s in
+                            s.circuit = pipeline.breaker.stateName
+                            s.batchLimit = pipeline.sizer.limit
                         }
+                        if let failures = pipeline.finishSettling() { await backoff(failures: failures, using: &generator) }
                     }
-                    statistics.update { s in
-                        s.circuit = pipeline.breaker.stateName
-                        s.batchLimit = pipeline.sizer.limit
-                    }
-                    if let failures = pipeline.finishSettling() { await backoff(failures: failures, using: &generator) }
                 }
             }
         }

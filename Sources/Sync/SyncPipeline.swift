@@ -7,7 +7,10 @@
 /// back (`claimed`, `foundNothing`, `claimFailed`, `completed`, `settled`,
 /// `finishSettling`). Batches are written concurrently (up to the pipeline
 /// depth) but settled one at a time in the order they were registered
-/// (`claimed`, `claimedFresh`); a fresh batch read while a backlog claim ran
+/// (`claimed`, `claimedFresh`), by one settling round at a time that runs
+/// beside the claims and writes: a backlog batch's settle (a large one marks
+/// tens of thousands of changes) never holds up the fresh lane. A batch's
+/// changes stay claimed until it is settled. A fresh batch read while a backlog claim ran
 /// may carry a newer version than that backlog batch and settle first: the
 /// settle's version check keeps a document's events in version order
 /// (R__80_settle.sql). `Payload` is whatever the engine keeps of a written
@@ -30,17 +33,23 @@ public struct SyncPipeline<Payload> {
     public typealias BatchID = Int
 
     public enum Step: Equatable {
+        /// Settle these written batches, in this order, one after another,
+        /// beside whatever else runs; report each with `settled`, then the
+        /// end of the round with `finishSettling`.
+        case settle([Due])
         /// Claim the oldest pending changes, at most `limit`, excluding
         /// `claimedSeqs`: call `claimStarted`, and report the result with
         /// `claimed`, `foundNothing` or `claimFailed`. The claim may run
         /// while the engine settles and writes: one claim at a time, so the
         /// seqs it excludes are every one another batch holds.
         case claim(limit: Int)
-        /// A backlog is draining: claim only changes above `after`, newest
-        /// first, at most `limit`, excluding `claimedSeqs`; report a batch
-        /// with `claimedFresh`. Finding nothing (or failing) needs no
-        /// report: the next fresh claim is due an interval later.
-        case claimFresh(after: Int64, limit: Int)
+        /// A backlog is draining, or a backlog claim has read for longer
+        /// than the fresh lane's interval: claim changes of `scope` (never
+        /// `.oldest`), newest first, at most `limit`, excluding
+        /// `claimedSeqs`; report a batch with `claimedFresh`, nothing found
+        /// (or a failure) with `freshClaimEnded`. It runs beside the
+        /// backlog's claim.
+        case claimFresh(ClaimScope, limit: Int)
         /// Wait for the next batch in flight to be written, or until `until`
         /// (then ask again: a fresh claim is due).
         case awaitCompletion(until: Instant?)
@@ -63,7 +72,7 @@ public struct SyncPipeline<Payload> {
     }
 
     /// A written batch whose turn to settle has come.
-    public struct Due {
+    public struct Due: Equatable {
         public var id: BatchID
         public var payload: Payload
         /// The changes it claimed, and the limit it claimed them with.
@@ -71,6 +80,10 @@ public struct SyncPipeline<Payload> {
         public var claimLimit: Int
         /// Claimed by the fresh lane: says nothing about the batch size.
         public var fresh: Bool
+        /// The change-log rows it claimed.
+        var seqs: [Int64]
+
+        public static func == (a: Due, b: Due) -> Bool { a.id == b.id }
     }
 
     private struct InFlight {
@@ -99,12 +112,17 @@ public struct SyncPipeline<Payload> {
     private var nextID = 0
     /// The last claim found nothing or failed: wait once before claiming again.
     private var claimExhausted = false
-    /// A backlog claim is running.
+    /// A backlog claim is running, and the limit it claims with.
     public private(set) var claiming = false
+    private var claimingLimit = 0
     /// The last backlog claim found only a few changes: the next waits for `gather`.
     private var claimedFew = false
     /// The earliest time of the next backlog claim, while gathering.
     public private(set) var gatherUntil: Instant?
+    /// Written batches whose turn has come, waiting for the settling round.
+    private var ready: [Due] = []
+    /// A settling round runs.
+    public private(set) var settling = false
     /// Some batch of the current settling round failed.
     private var roundFailed = false
     /// The last backlog claim filled its limit: more is pending than one batch.
@@ -118,8 +136,10 @@ public struct SyncPipeline<Payload> {
     /// to settle behind the backlog's), and when the next fresh claim is due.
     private var freshWriting: BatchID?
     private var freshDue: Instant?
-    /// Fresh batches claimed and not yet settled.
-    private var freshInFlight = 0
+    /// Backlog batches claimed and not yet settled: they take the depth's slots.
+    private var backlogUnsettled = 0
+    /// A fresh claim runs.
+    private var freshClaiming = false
 
     public init(depth: Int, breaker: CircuitBreaker, sizer: BatchSizer, idle: IdleSchedule, fresh: FreshLane? = nil,
                 gather: Duration = .zero, gatherBelow: Int = 0) {
@@ -133,11 +153,20 @@ public struct SyncPipeline<Payload> {
     }
 
     /// Batches claimed and not yet settled.
-    public var inFlight: Int { readOrder.count }
+    public var inFlight: Int { readOrder.count + ready.count }
+
+    /// Written batches are waiting for a settling round, and none runs: `next` returns `.settle`.
+    public var settleDue: Bool { !settling && !ready.isEmpty }
 
     /// What to do now.
     public mutating func next(at now: Instant, stopping: Bool) -> Step {
-        if stopping && readOrder.isEmpty && !claiming { return .finish }
+        if settleDue {
+            settling = true
+            defer { ready = [] }
+            return .settle(ready)
+        }
+        let busy = !readOrder.isEmpty || !ready.isEmpty || settling || claiming || freshClaiming
+        if stopping && !busy { return .finish }
         let admission = breaker.admit(at: now)
         let allowed = switch admission {
         case .flowing: depth
@@ -146,36 +175,46 @@ public struct SyncPipeline<Payload> {
         }
         let mayClaim = !claimExhausted
         claimExhausted = false
-        let backlogInFlight = readOrder.count - freshInFlight
         if claimedFew {
             claimedFew = false
             gatherUntil = now + gather
         }
         if let until = gatherUntil, stopping || now >= until { gatherUntil = nil }
-        if !stopping && mayClaim && !claiming && gatherUntil == nil && backlogInFlight < allowed { return .claim(limit: sizer.limit) }
+        if !stopping && mayClaim && !claiming && gatherUntil == nil && backlogUnsettled < allowed { return .claim(limit: sizer.limit) }
         var wake: Instant? = gatherUntil
         // Also while a backlog claim runs. Both may take the same change (the
         // backlog's coalesces a row's pending changes): each batch reads the
         // documents at their current state under its own version, and the
         // settle records and announces only states newer than the recorded
         // one, so whichever settles second adds nothing stale.
-        if let fresh, let horizon, backlogged, freshWriting == nil, !stopping, case .flowing = admission {
+        // While a backlog drains, above its horizon. While a backlog claim
+        // reads that is not known to be one yet (the first claim of a
+        // backlog reads and coalesces it, for a second or more): above
+        // what the fresh lane saw, or else beyond what that claim takes.
+        let freshScope: ClaimScope? = if backlogged, let horizon { .above(horizon) }
+            else if claiming { horizon.map { .above($0) } ?? .newestBeyondOldest(claimingLimit) }
+            else { nil }
+        if let fresh, let scope = freshScope, freshWriting == nil, !freshClaiming, !stopping, case .flowing = admission {
             let due = freshDue ?? now + fresh.interval
             if now >= due {
                 freshDue = nil
-                return .claimFresh(after: horizon, limit: fresh.limit)
+                freshClaiming = true
+                return .claimFresh(scope, limit: fresh.limit)
             }
             freshDue = due
             wake = min(due, wake ?? due)
         }
-        guard readOrder.isEmpty && !claiming && gatherUntil == nil else { return .awaitCompletion(until: wake) }
+        guard !busy && gatherUntil == nil else { return .awaitCompletion(until: wake) }
         if case .wait(let until) = admission { return .waitForBreaker(until: until) }
         return .idle
     }
 
-    /// A backlog claim is under way (it counts toward the depth).
-    public mutating func claimStarted() {
+    /// A backlog claim is under way (it counts toward the depth). Unless a
+    /// backlog is known, a fresh claim is due if it still runs an interval later.
+    public mutating func claimStarted(at now: Instant) {
         claiming = true
+        claimingLimit = sizer.limit
+        if let fresh, !backlogged { freshDue = now + fresh.interval }
     }
 
     /// A backlog claim returned a batch; write it and report `completed`
@@ -189,16 +228,22 @@ public struct SyncPipeline<Payload> {
         } else {
             endBacklog()
         }
+        backlogUnsettled += 1
         return add(seqs, limit: limit, fresh: false)
     }
 
     /// A fresh claim returned a batch; write it and report `completed` with its id.
     public mutating func claimedFresh(_ seqs: [Int64], horizon seen: Int64) -> BatchID {
+        freshClaiming = false
         horizon = max(horizon ?? seen, seen)
         let id = add(seqs, limit: fresh?.limit ?? seqs.count, fresh: true)
         freshWriting = id
-        freshInFlight += 1
         return id
+    }
+
+    /// A fresh claim found nothing, or failed: the next is due an interval later.
+    public mutating func freshClaimEnded() {
+        freshClaiming = false
     }
 
     /// A backlog claim found nothing pending.
@@ -228,6 +273,7 @@ public struct SyncPipeline<Payload> {
     /// nothing is in flight; otherwise the engine waits for what is.
     public mutating func claimFailed() -> Int? {
         claiming = false
+        if !backlogged { freshDue = nil }
         failures += 1
         guard readOrder.isEmpty else {
             claimExhausted = true
@@ -242,27 +288,25 @@ public struct SyncPipeline<Payload> {
         return failures
     }
 
-    /// A batch was written (or failed to be). Returns the batches now due
-    /// for settling, in claim order: none while an earlier one is still in
-    /// flight. Report each one's `settled`, then `finishSettling`.
-    public mutating func completed(_ id: BatchID, _ payload: Payload) -> [Due] {
+    /// A batch was written (or failed to be). It is due for settling, in
+    /// claim order, once every batch claimed before it is written too.
+    public mutating func completed(_ id: BatchID, _ payload: Payload) {
         batches[id]?.payload = payload
         if id == freshWriting { freshWriting = nil }
-        var due: [Due] = []
         while let head = readOrder.first, let batch = batches[head], let payload = batch.payload {
             readOrder.removeFirst()
             batches[head] = nil
-            if batch.fresh { freshInFlight -= 1 }
-            claimedSeqs.subtract(batch.seqs)
-            due.append(Due(id: head, payload: payload, changes: batch.seqs.count, claimLimit: batch.claimLimit, fresh: batch.fresh))
+            ready.append(Due(id: head, payload: payload, changes: batch.seqs.count, claimLimit: batch.claimLimit,
+                             fresh: batch.fresh, seqs: batch.seqs))
         }
-        return due
     }
 
     /// How settling a due batch ended. `wroteDocuments`: the batch reached
     /// the index (one with no documents proves nothing about it). Returns
     /// the time the breaker opened until, when this failure opened it.
     public mutating func settled(_ due: Due, wroteDocuments: Bool, _ outcome: Outcome, at now: Instant) -> Instant? {
+        claimedSeqs.subtract(due.seqs)
+        if !due.fresh { backlogUnsettled -= 1 }
         switch outcome {
         case .settled:
             failures = 0
@@ -283,6 +327,7 @@ public struct SyncPipeline<Payload> {
     /// The settling round is over. Returns the failure count to back off
     /// with when a batch failed, unless the open breaker does the waiting.
     public mutating func finishSettling() -> Int? {
+        settling = false
         guard roundFailed else { return nil }
         roundFailed = false
         failures += 1
@@ -290,3 +335,6 @@ public struct SyncPipeline<Payload> {
         return failures
     }
 }
+
+extension SyncPipeline.Due: Sendable where Payload: Sendable {}
+extension SyncPipeline.Outcome: Sendable {}

@@ -119,10 +119,14 @@ final class MemoryChangeStore: ChangeStore {
     var pendingCount: Int { state.withLock { $0.pending.count } }
     var settledCount: Int { state.withLock { $0.settled } }
 
-    func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch? {
+    func nextBatch(limit: Int, excluding: Set<Int64>, scope: ClaimScope) async throws -> ChangeBatch? {
         let (seqs, horizon) = state.withLock { s in
             let open = s.pending.lazy.filter { !excluding.contains($0) }
-            let seqs = if let after { Array(open.filter { $0 > after }.reversed().prefix(limit)).sorted() } else { Array(open.prefix(limit)) }
+            let seqs = switch scope {
+            case .oldest: Array(open.prefix(limit))
+            case .above(let after): Array(open.filter { $0 > after }.reversed().prefix(limit)).sorted()
+            case .newestBeyondOldest(let count): Array(open.dropFirst(count).reversed().prefix(limit)).sorted()
+            }
             return (seqs, s.nextSeq - 1)
         }
         guard !seqs.isEmpty else { return nil }

@@ -53,4 +53,28 @@ import Testing
             try await f.waitForConvergence(timeout: .seconds(60))
         }
     }
+
+    /// The fresh lane's claims take what the backlog's claim leaves: above
+    /// a horizon, or, beside a backlog claim still reading, beyond the
+    /// oldest changes that claim takes; newest first, never coalesced.
+    @Test func freshClaimsTakeOnlyWhatTheBacklogClaimLeaves() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let store = PostgresChangeStore(database: f.connector, leadership: nil)
+            try await f.sql("INSERT INTO users (username, email) SELECT 'u' || i, 'u' || i || '@x' FROM generate_series(1, 10) i")
+            let seqs = try await f.sql("SELECT seq FROM sync.changes WHERE processed_at IS NULL ORDER BY seq").rows.compactMap { $0.int64(0) }
+            #expect(seqs.count == 10)
+
+            let beside = try #require(try await store.nextBatch(limit: 3, excluding: [], scope: .newestBeyondOldest(4)))
+            #expect(beside.seqs == Array(seqs[7...]), "the newest three")
+            let rest = try #require(try await store.nextBatch(limit: 10, excluding: Set(beside.seqs), scope: .newestBeyondOldest(4)))
+            #expect(rest.seqs == Array(seqs[4...6]), "never the oldest four")
+            #expect(try await store.nextBatch(limit: 10, excluding: Set(beside.seqs + rest.seqs), scope: .newestBeyondOldest(4)) == nil)
+            #expect(try await store.nextBatch(limit: 10, excluding: [], scope: .newestBeyondOldest(10)) == nil,
+                    "a claim that takes everything pending leaves the fresh lane nothing")
+
+            let above = try #require(try await store.nextBatch(limit: 10, excluding: [], scope: .above(seqs[8])))
+            #expect(above.seqs == [seqs[9]])
+            #expect(above.horizon == seqs[9])
+        }
+    }
 }

@@ -24,7 +24,7 @@ import Testing
         try await SyncFixture.with(sync: false) { f in
             _ = try await f.insertUser("ada")
             let outsider = PostgresChangeStore(database: f.connector, leadership: nil)
-            let batch = try #require(try await outsider.nextBatch(limit: 10, excluding: [], after: nil))
+            let batch = try #require(try await outsider.nextBatch(limit: 10, excluding: [], scope: .oldest))
             do {
                 _ = try await outsider.settle(batch, applied: batch.documents.documents, rejected: [])
                 Issue.record("a session without the leader lock settled a batch")
@@ -34,7 +34,7 @@ import Testing
             #expect(try await f.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NULL").scalar == "1")
 
             let leader = PostgresChangeStore(database: f.connector, leadership: leadership(f, "leader"))
-            let claimed = try #require(try await leader.nextBatch(limit: 10, excluding: [], after: nil))
+            let claimed = try #require(try await leader.nextBatch(limit: 10, excluding: [], scope: .oldest))
             let events = try await leader.settle(claimed, applied: claimed.documents.documents, rejected: [])
             #expect(events.map(\.operation) == [.insert])
             #expect(try await f.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NULL").scalar == "0")

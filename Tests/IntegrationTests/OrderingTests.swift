@@ -43,9 +43,9 @@ import Testing
             let store = PostgresChangeStore(database: f.connector, leadership: Leadership(logger: f.logger))
             let index = ElasticsearchDocumentIndex(client: f.es, indexes: f.indexes, logger: f.logger)
             let id = try await f.insertUser("ada", name: "First")
-            let older = try #require(try await store.nextBatch(limit: 100, excluding: [], after: nil))
+            let older = try #require(try await store.nextBatch(limit: 100, excluding: [], scope: .oldest))
             try await f.sql("UPDATE users SET name = 'Second' WHERE id = $1", [id])
-            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs), after: nil))
+            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs), scope: .oldest))
             #expect(newer.documents.version > older.documents.version)
 
             let ref = DocumentRef(.users, id)
@@ -56,7 +56,7 @@ import Testing
 
             // A delete read later wins over the stale write that follows it.
             try await f.sql("DELETE FROM users WHERE id = $1", [id])
-            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs + newer.seqs), after: nil))
+            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs + newer.seqs), scope: .oldest))
             #expect(try await index.write(deletion.documents)[ref] == .applied)
             #expect(try await index.write(newer.documents)[ref] == .superseded)
             #expect(try await f.indexed(.users, id) == nil)
@@ -70,9 +70,9 @@ import Testing
         try await SyncFixture.with(sync: false) { f in
             let store = PostgresChangeStore(database: f.connector, leadership: Leadership(logger: f.logger))
             let id = try await f.insertUser("ada", name: "First")
-            let older = try #require(try await store.nextBatch(limit: 100, excluding: [], after: nil))
+            let older = try #require(try await store.nextBatch(limit: 100, excluding: [], scope: .oldest))
             try await f.sql("UPDATE users SET name = 'Second' WHERE id = $1", [id])
-            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs), after: nil))
+            let newer = try #require(try await store.nextBatch(limit: 100, excluding: Set(older.seqs), scope: .oldest))
             #expect(newer.documents.version > older.documents.version)
 
             let first = try await store.settle(newer, applied: newer.documents.documents, rejected: [])
@@ -84,7 +84,7 @@ import Testing
 
             // A delete leaves a tombstone, so a state read before it and settled after it stays dead.
             try await f.sql("DELETE FROM users WHERE id = $1", [id])
-            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: [], after: nil))
+            let deletion = try #require(try await store.nextBatch(limit: 100, excluding: [], scope: .oldest))
             #expect(try await store.settle(deletion, applied: deletion.documents.documents, rejected: []).map(\.operation) == [.delete])
             #expect(try await store.settle(newer, applied: newer.documents.documents, rejected: []).isEmpty,
                     "a state read before the delete, settled after it")
@@ -106,7 +106,7 @@ import Testing
                     group.addTask {
                         var seen: [(Int64, Int)] = []
                         for _ in 0..<30 {
-                            guard let batch = try await store.nextBatch(limit: 1, excluding: [], after: nil) else { continue }
+                            guard let batch = try await store.nextBatch(limit: 1, excluding: [], scope: .oldest) else { continue }
                             for doc in batch.documents.documents {
                                 if let json = doc.json, let name = try JSONValue.parse(json)["name"]?.string, let n = Int(name.dropFirst()) {
                                     seen.append((batch.documents.version, n))
@@ -127,6 +127,41 @@ import Testing
             for (a, b) in zip(byVersion, byVersion.dropFirst()) {
                 #expect(a.1 <= b.1, "version \(a.0) saw n\(a.1) but later version \(b.0) saw n\(b.1)")
             }
+        }
+    }
+
+    /// The version lock covers nextval() and the start of the read (its
+    /// snapshot), not the read: a claim whose read is slow leaves the lock
+    /// free for the fresh lane's claim, and one that fails holding it leaves
+    /// no lock behind (a leaked session lock would stop every reader).
+    @Test func theVersionLockIsHeldOnlyUntilTheReadHasItsSnapshot() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            _ = try await f.insertUser("ada")
+            // Reads take a second, in this test's own database.
+            try await f.sql("ALTER FUNCTION sync.read_documents(text[], bigint[]) RENAME TO read_documents_fast")
+            try await f.sql("""
+                CREATE FUNCTION sync.read_documents(entities text[], ids bigint[]) RETURNS TABLE (entity text, id bigint, doc jsonb)
+                LANGUAGE sql VOLATILE AS $$ SELECT pg_sleep(1); SELECT * FROM sync.read_documents_fast(entities, ids) $$
+                """)
+            let slow = try await PostgresConnection.connect(f.databaseURL, logger: f.logger)
+            let slowPID = try await slow.query("SELECT pg_backend_pid()").rows[0].int64(0)!
+            let claim = Task { try await slow.query("SELECT count(*) FROM sync.next_batch(100, '{}', false, NULL, NULL)").scalar }
+            try await eventually("the claim to be reading") {
+                try await f.sql("SELECT wait_event FROM pg_stat_activity WHERE pid = $1", [slowPID]).scalar == "PgSleep" ? nil : "not yet"
+            }
+            #expect(try await f.sql("SELECT pg_try_advisory_xact_lock(7261001)").scalar == "t", "free while the claim reads")
+            #expect(try await claim.value == "2", "the header and the document")
+            await slow.close()
+
+            // A claim that fails holding the lock (here nextval(), the sequence exhausted) releases it.
+            try await f.sql("SELECT setval('sync.document_version', 9223372036854775807)")
+            let failing = try await PostgresConnection.connect(f.databaseURL, logger: f.logger)
+            await #expect(throws: (any Error).self) {
+                try await failing.query("SELECT count(*) FROM sync.next_batch(100, '{}', false, NULL, NULL)")
+            }
+            #expect(try await failing.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7261001").scalar == "0")
+            #expect(try await f.sql("SELECT pg_try_advisory_xact_lock(7261001)").scalar == "t", "nothing left behind")
+            await failing.close()
         }
     }
 }

@@ -180,8 +180,8 @@ final class ArmingInterposer: Sendable {
         let inner: any ChangeStore
         let interposer: ArmingInterposer
 
-        func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch? {
-            try await inner.nextBatch(limit: limit, excluding: excluding, after: after)
+        func nextBatch(limit: Int, excluding: Set<Int64>, scope: ClaimScope) async throws -> ChangeBatch? {
+            try await inner.nextBatch(limit: limit, excluding: excluding, scope: scope)
         }
 
         func armWakeUp() async throws -> WakeUpArming {

@@ -33,17 +33,17 @@ public actor PostgresChangeStore: ChangeStore {
         freshLane = connector.shared(applicationName: "hacksync-sync-fresh")
     }
 
-    public func nextBatch(limit: Int, excluding: Set<Int64>, after: Int64?) async throws -> ChangeBatch? {
+    public func nextBatch(limit: Int, excluding: Set<Int64>, scope: ClaimScope) async throws -> ChangeBatch? {
         try await leader.with { _ in }  // opens it (leads) if it is not open: waits while a standby
         let armedConnection = armedOn
-        let batch = try await (after == nil ? reader : freshLane).with { connection -> ChangeBatch? in
+        let batch = try await (scope == .oldest ? reader : freshLane).with { connection -> ChangeBatch? in
             // The claim releases the wake-up lock in the same round trip, if this connection holds it.
             let rows = try await connection.query(
                 """
                 SELECT version, seqs, extract(epoch FROM oldest)::float8, newest, horizon, entity, id, doc
-                FROM sync.next_batch($1, $2::bigint[], $3, $4)
+                FROM sync.next_batch($1, $2::bigint[], $3, $4, $5)
                 """,
-                [limit, Array(excluding), armedConnection === connection, after])
+                [limit, Array(excluding), armedConnection === connection, scope.after, scope.skipOldest])
             guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1),
                   let horizon = header.int64(4) else { return nil }
             let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
@@ -57,7 +57,7 @@ public actor PostgresChangeStore: ChangeStore {
             return ChangeBatch(seqs: seqs, oldestCapturedAt: oldest, newestCapturedAt: header.string(3) ?? "",
                                documents: DocumentBatch(version: version, documents: documents), horizon: horizon)
         }
-        if after == nil { armedOn = nil }
+        if scope == .oldest { armedOn = nil }
         return batch
     }
 
@@ -88,5 +88,17 @@ public actor PostgresChangeStore: ChangeStore {
                  rejected.map(\.errorType), rejected.map(\.reason)])
             return PostgresEventLog.events(rows)
         }
+    }
+}
+
+private extension ClaimScope {
+    /// `sync.next_batch`'s `after` and `skip_oldest`.
+    var after: Int64? {
+        if case .above(let seq) = self { return seq }
+        return nil
+    }
+    var skipOldest: Int? {
+        if case .newestBeyondOldest(let count) = self { return count }
+        return nil
     }
 }
