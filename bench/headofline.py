@@ -31,6 +31,8 @@ from cpu import cpu, postgres_cpu, search_pid
 BINARY, ROUNDS, BACKLOG = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 DB, ES = os.environ["DATABASE_URL"], os.environ["ELASTICSEARCH_URL"]
 MODES = {"fresh": [], "no-fresh": ["--no-fresh-lane"]}
+# HOL_MODES="fresh": only those modes (for diagnosis with HOL_LOG).
+MODES = {m: MODES[m] for m in os.environ.get("HOL_MODES", " ".join(MODES)).split()}
 
 
 def sql(statement):
@@ -103,6 +105,9 @@ def run(mode, round_no, port):
                         if bio == marker:
                             latencies.append(time.monotonic() - committed)
                             del outstanding[user]
+                            if log:
+                                print(f"{time.strftime('%H:%M:%S')} EDIT user={user} '{marker}' committed "
+                                      f"at +{committed - started:.3f} s, visible after {latencies[-1] * 1000:.0f} ms", file=log, flush=True)
             if time.monotonic() - started > 300:
                 raise SystemExit(f"{mode}: edits never reached the index: {outstanding}")
             time.sleep(0.02)
