@@ -6,9 +6,13 @@ public struct FreshLane: Sendable, Equatable {
     public var limit: Int
     /// How often a fresh claim is made while a backlog drains.
     public var interval: Duration
+    /// Fresh batches being written at once: the next is claimed while the
+    /// last waits at a busy index, so an edit does not queue behind it.
+    public var writing: Int
 
-    public init(limit: Int = 100, interval: Duration = .milliseconds(100)) {
+    public init(limit: Int = 100, interval: Duration = .milliseconds(100), writing: Int = 2) {
         self.limit = max(1, limit)
         self.interval = interval
+        self.writing = max(1, writing)
     }
 }

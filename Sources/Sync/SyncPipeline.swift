@@ -132,9 +132,10 @@ public struct SyncPipeline<Payload> {
     /// looked. Fresh claims take only changes above it. Backlog claims do
     /// not move it: changes they saw but left pending are still fresh.
     public private(set) var horizon: Int64?
-    /// The fresh batch being written (one at a time; written ones may wait
-    /// to settle behind the backlog's), and when the next fresh claim is due.
-    private var freshWriting: BatchID?
+    /// The fresh batches being written (up to `FreshLane.writing`; written
+    /// ones may wait to settle behind the backlog's), and when the next
+    /// fresh claim is due.
+    private var freshWriting = Set<BatchID>()
     private var freshDue: Instant?
     /// Backlog batches claimed and not yet settled: they take the depth's slots.
     private var backlogUnsettled = 0
@@ -194,7 +195,7 @@ public struct SyncPipeline<Payload> {
         let freshScope: ClaimScope? = if backlogged, let horizon { .above(horizon) }
             else if claiming { horizon.map { .above($0) } ?? .newestBeyondOldest(claimingLimit) }
             else { nil }
-        if let fresh, let scope = freshScope, freshWriting == nil, !freshClaiming, !stopping, case .flowing = admission {
+        if let fresh, let scope = freshScope, freshWriting.count < fresh.writing, !freshClaiming, !stopping, case .flowing = admission {
             let due = freshDue ?? now + fresh.interval
             if now >= due {
                 freshDue = nil
@@ -237,7 +238,7 @@ public struct SyncPipeline<Payload> {
         freshClaiming = false
         horizon = max(horizon ?? seen, seen)
         let id = add(seqs, limit: fresh?.limit ?? seqs.count, fresh: true)
-        freshWriting = id
+        freshWriting.insert(id)
         return id
     }
 
@@ -292,7 +293,7 @@ public struct SyncPipeline<Payload> {
     /// claim order, once every batch claimed before it is written too.
     public mutating func completed(_ id: BatchID, _ payload: Payload) {
         batches[id]?.payload = payload
-        if id == freshWriting { freshWriting = nil }
+        freshWriting.remove(id)
         while let head = readOrder.first, let batch = batches[head], let payload = batch.payload {
             readOrder.removeFirst()
             batches[head] = nil

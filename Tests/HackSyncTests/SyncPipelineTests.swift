@@ -198,7 +198,7 @@ import Testing
 
     // MARK: the fresh lane
 
-    static let lane = FreshLane(limit: 10, interval: .milliseconds(100))
+    static let lane = FreshLane(limit: 10, interval: .milliseconds(100), writing: 1)
 
     @Test func whileABacklogDrainsChangesAboveTheHorizonAreClaimedBesideItEveryInterval() {
         let box = Box(depth: 2, batchSize: 100, fresh: Self.lane)
@@ -247,6 +247,22 @@ import Testing
         #expect(quiet.next(start + .seconds(1)) == .claim(limit: 100))
         quiet.p.claimStarted(at: start + .seconds(1))
         #expect(quiet.next(start + .seconds(1)) == .awaitCompletion(until: start + .milliseconds(1_100)))
+    }
+
+    /// A fresh bulk can wait at a busy index for longer than the interval:
+    /// the next fresh claim does not wait for it, up to `writing` at once.
+    @Test func theNextFreshClaimDoesNotWaitForTheLastOnesWrite() {
+        let box = Box(depth: 1, batchSize: 100, fresh: FreshLane(limit: 10, interval: .milliseconds(100), writing: 2))
+        _ = box.claimed(Array(1...100), horizon: 100)
+        #expect(box.next(start + .milliseconds(100)) == .awaitCompletion(until: start + .milliseconds(200)))
+        #expect(box.next(start + .milliseconds(200)) == .claimFresh(.above(100), limit: 10))
+        _ = box.p.claimedFresh([101], horizon: 101)
+        #expect(box.next(start + .milliseconds(210)) == .awaitCompletion(until: start + .milliseconds(310)))
+        #expect(box.next(start + .milliseconds(310)) == .claimFresh(.above(101), limit: 10), "the first still being written")
+        let f1 = box.p.claimedFresh([102], horizon: 102)
+        #expect(box.next(start + .seconds(1)) == .awaitCompletion(until: nil), "two being written: the next waits")
+        #expect(box.completed(f1, "f1").isEmpty)
+        #expect(box.next(start + .seconds(1)) == .awaitCompletion(until: start + .milliseconds(1_100)))
     }
 
     @Test func freshBatchesTakeNoBacklogSlotAndDoNotResizeIt() {

@@ -46,7 +46,7 @@ public actor PostgresChangeStore: ChangeStore {
                 [limit, Array(excluding), armedConnection === connection, scope.after, scope.skipOldest])
             guard let header = rows.rows.first, let version = header.int64(0), let seqText = header.string(1),
                   let horizon = header.int64(4) else { return nil }
-            let seqs = parsePostgresArray(seqText).compactMap { $0.flatMap(Int64.init) }
+            guard let seqs = parsePostgresInt64Array(seqText) else { throw PostgresError(.unexpectedResult, "claimed seqs: not a bigint array") }
             let oldest = header.double(2).map { Date(timeIntervalSince1970: $0) }
             var documents: [DocumentState] = []
             documents.reserveCapacity(rows.count - 1)
