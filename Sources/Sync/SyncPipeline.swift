@@ -10,9 +10,10 @@
 /// (`claimed`, `claimedFresh`), by one settling round at a time that runs
 /// beside the claims and writes: a backlog batch's settle (a large one marks
 /// tens of thousands of changes) never holds up the fresh lane. A batch's
-/// changes stay claimed until it is settled. A fresh batch read while a backlog claim ran
-/// may carry a newer version than that backlog batch and settle first: the
-/// settle's version check keeps a document's events in version order
+/// changes stay claimed until it is settled, and a backlog batch holds its
+/// slot of the depth until then. A fresh batch read while a backlog claim
+/// ran may carry a newer version than that backlog batch and settle first:
+/// the settle's version check keeps a document's events in version order
 /// (R__80_settle.sql). `Payload` is whatever the engine keeps of a written
 /// batch until its turn to settle.
 ///
@@ -27,7 +28,11 @@
 /// limit), the changes captured since a claim last looked (above its
 /// horizon) are claimed every `FreshLane.interval` as a small batch of their
 /// own, beside the backlog's batches, so an edit made meanwhile is written
-/// within about an interval and one small bulk, not after the backlog.
+/// within about an interval and one small bulk, not after the backlog. The
+/// first claim of a backlog reads (and coalesces) it for a second or more
+/// before anyone knows it is one: a backlog claim still running an interval
+/// after it started has the fresh lane beside it too, over the changes it
+/// does not take (`ClaimScope.newestBeyondOldest`).
 public struct SyncPipeline<Payload> {
     public typealias Instant = ContinuousClock.Instant
     public typealias BatchID = Int
@@ -40,8 +45,9 @@ public struct SyncPipeline<Payload> {
         /// Claim the oldest pending changes, at most `limit`, excluding
         /// `claimedSeqs`: call `claimStarted`, and report the result with
         /// `claimed`, `foundNothing` or `claimFailed`. The claim may run
-        /// while the engine settles and writes: one claim at a time, so the
-        /// seqs it excludes are every one another batch holds.
+        /// while the engine settles and writes: one backlog claim at a time,
+        /// so the seqs it excludes are every one another batch holds, but
+        /// for a fresh claim running beside it.
         case claim(limit: Int)
         /// A backlog is draining, or a backlog claim has read for longer
         /// than the fresh lane's interval: claim changes of `scope` (never
@@ -183,15 +189,14 @@ public struct SyncPipeline<Payload> {
         if let until = gatherUntil, stopping || now >= until { gatherUntil = nil }
         if !stopping && mayClaim && !claiming && gatherUntil == nil && backlogUnsettled < allowed { return .claim(limit: sizer.limit) }
         var wake: Instant? = gatherUntil
-        // Also while a backlog claim runs. Both may take the same change (the
-        // backlog's coalesces a row's pending changes): each batch reads the
-        // documents at their current state under its own version, and the
-        // settle records and announces only states newer than the recorded
-        // one, so whichever settles second adds nothing stale.
-        // While a backlog drains, above its horizon. While a backlog claim
-        // reads that is not known to be one yet (the first claim of a
-        // backlog reads and coalesces it, for a second or more): above
-        // what the fresh lane saw, or else beyond what that claim takes.
+        // Fresh claims: while a backlog drains, above its horizon; while a
+        // backlog claim reads that is not known to be one yet, above what
+        // the fresh lane saw, or else beyond what that claim takes. Also
+        // while a backlog claim runs: both may take the same change (the
+        // backlog's coalesces a row's pending changes), and each batch reads
+        // the documents at their current state under its own version, and
+        // the settle records and announces only states newer than the
+        // recorded one, so whichever settles second adds nothing stale.
         let freshScope: ClaimScope? = if backlogged, let horizon { .above(horizon) }
             else if claiming { horizon.map { .above($0) } ?? .newestBeyondOldest(claimingLimit) }
             else { nil }
@@ -276,7 +281,7 @@ public struct SyncPipeline<Payload> {
         claiming = false
         if !backlogged { freshDue = nil }
         failures += 1
-        guard readOrder.isEmpty else {
+        guard readOrder.isEmpty && ready.isEmpty && !settling else {
             claimExhausted = true
             return nil
         }
