@@ -25,9 +25,13 @@ def test_filters_apply_to_every_event_type_including_deletes(service):
             await subscribe(ws, channel="projects", where={"hackathon.id": int(h1)})
             service.sql(f"INSERT INTO projects (hackathon_id, name) VALUES ({h2}, 'elsewhere')")
             p = service.sql(f"INSERT INTO projects (hackathon_id, name) VALUES ({h1}, 'Compass') RETURNING id")
+            # Each write waits for its event: writes that land before the sync
+            # reads the first of them coalesce into one event of the last state.
+            got = await events_until(ws, lambda m: m.get("event") == "insert")
             service.sql(f"UPDATE projects SET name = 'Compass 2' WHERE id = {p}")
+            got += await events_until(ws, lambda m: m.get("event") == "update")
             service.sql(f"DELETE FROM projects WHERE id = {p}")
-            got = await events_until(ws, lambda m: m.get("event") == "delete")
+            got += await events_until(ws, lambda m: m.get("event") == "delete")
             assert [(m["event"], m["id"]) for m in got] == [("insert", p), ("update", p), ("delete", p)]
             assert got[2]["data"]["name"] == "Compass 2", "a delete carries the last document"
             assert all(m["data"]["hackathon"]["id"] == int(h1) for m in got)
