@@ -13,9 +13,35 @@ BEGIN
         last_seen = now(), resolved_at = NULL, resolution = NULL;
 END $$;
 
+-- The fields of a document only authorized subscribers see (users'
+-- e-mail): what an event's public view leaves out. NULL: none.
+CREATE OR REPLACE FUNCTION sync.private_fields(doc_entity text) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE doc_entity WHEN 'users' THEN ARRAY['email'] END
+$$;
+
+-- An event as the sync and the realtime hub read it (from a settle, or from
+-- the log for a replay): texts ready for the wire, each with its public view
+-- (NULL when the document has no private fields).
+CREATE OR REPLACE FUNCTION sync.event_wire(e sync.events,
+    OUT seq bigint, OUT entity text, OUT id bigint, OUT op text, OUT at text,
+    OUT data text, OUT changed text, OUT previous text,
+    OUT public_data text, OUT public_changed text, OUT public_previous text)
+LANGUAGE sql STABLE AS $$
+    SELECT e.seq, e.entity, e.doc_id, e.op, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           e.data::text, to_jsonb(e.changed)::text, e.previous::text,
+           CASE WHEN p IS NOT NULL THEN (e.data - p)::text END,
+           CASE WHEN p IS NOT NULL THEN to_jsonb(ARRAY(SELECT c FROM unnest(e.changed) c WHERE c <> ALL (p)))::text END,
+           CASE WHEN p IS NOT NULL THEN (e.previous - p)::text END
+    FROM (SELECT sync.private_fields(e.entity) AS p) private
+$$;
+
 -- Settling a written batch, in one round trip and one transaction: mark its
 -- changes processed, park rejected documents, record the document events
--- and the documents' last state. Returns the new events in seq order.
+-- and the documents' last state. Returns the new events in seq order, as
+-- sync.event_wire reads them. An event says what changed: the top-level
+-- fields that differ from the recorded state (the previous event's), with
+-- their earlier values (V008__event_changes.sql).
 --
 -- The sync settles batches one at a time, mostly in the order it read them;
 -- a fresh-lane batch can be read after a backlog batch and settle before it.
@@ -27,14 +53,16 @@ END $$;
 -- leader deposed while it wrote a batch fails here and settles nothing.
 -- New events are announced on the channel 'hacksync_events': every
 -- instance's hub follows the event log and reads them (EventFollower).
-CREATE OR REPLACE FUNCTION sync.settle(
+DROP FUNCTION IF EXISTS sync.settle(bigint[], bigint, timestamptz, text[], bigint[], text[], text[], bigint[], text[], text[], text[]);
+CREATE FUNCTION sync.settle(
     seqs bigint[],
     doc_version bigint,
     event_at timestamptz,
     entities text[], ids bigint[], docs text[],                  -- applied documents (doc NULL: deleted)
     rejected_entities text[], rejected_ids bigint[], rejected_docs text[],
     rejected_types text[], rejected_reasons text[])
-RETURNS TABLE (seq bigint, entity text, id bigint, op text, data text, public_data text, at timestamptz)
+RETURNS TABLE (seq bigint, entity text, id bigint, op text, at text, data text, changed text, previous text,
+               public_data text, public_changed text, public_previous text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 BEGIN
@@ -65,16 +93,26 @@ BEGIN
         SELECT c.entity, c.doc_id, c.doc, doc_version FROM compared c
         ON CONFLICT (entity, doc_id) DO UPDATE SET data = excluded.data, version = excluded.version
         WHERE d.version <= excluded.version),
+    described AS (
+        SELECT c.*,
+               CASE c.op
+                   WHEN 'insert' THEN ARRAY(SELECT k FROM jsonb_object_keys(c.doc) k ORDER BY k COLLATE "C")
+                   WHEN 'update' THEN ARRAY(
+                       SELECT k FROM (SELECT jsonb_object_keys(c.doc) UNION SELECT jsonb_object_keys(c.old)) keys (k)
+                       WHERE c.doc -> k IS DISTINCT FROM c.old -> k ORDER BY k COLLATE "C")
+               END AS changed
+        FROM compared c WHERE c.op IS NOT NULL),
     inserted AS (
-        INSERT INTO sync.events (entity, doc_id, op, data, at)
-        SELECT c.entity, c.doc_id, c.op, coalesce(c.doc, c.old), event_at
-        FROM compared c WHERE c.op IS NOT NULL
-        ORDER BY c.entity, c.doc_id
-        RETURNING sync.events.seq, sync.events.entity, sync.events.doc_id, sync.events.op, sync.events.data, sync.events.at)
-    SELECT e.seq, e.entity, e.doc_id, e.op, e.data::text,
-           CASE WHEN e.entity = 'users' THEN (e.data - 'email')::text END,
-           e.at
-    FROM inserted e ORDER BY e.seq;
+        INSERT INTO sync.events AS e (entity, doc_id, op, data, at, changed, previous)
+        SELECT x.entity, x.doc_id, x.op, coalesce(x.doc, x.old), event_at, x.changed,
+               CASE x.op
+                   WHEN 'update' THEN (SELECT jsonb_object_agg(k, coalesce(x.old -> k, 'null'::jsonb)) FROM unnest(x.changed) k)
+                   WHEN 'delete' THEN x.old
+               END
+        FROM described x
+        ORDER BY x.entity, x.doc_id
+        RETURNING e)
+    SELECT w.* FROM inserted i, LATERAL sync.event_wire(i.e) w ORDER BY w.seq;
     IF FOUND THEN
         PERFORM pg_notify('hacksync_events', '');
     END IF;

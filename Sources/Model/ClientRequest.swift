@@ -28,7 +28,7 @@ public enum ClientRequest: Equatable, Sendable {
             return .unsubscribe(channel)
         case "subscribe":
             var subscription = Subscription(channel: channel)
-            for key in object.keys where !["type", "channel", "events", "where", "since"].contains(key) {
+            for key in object.keys where !["type", "channel", "events", "where", "since", "changed"].contains(key) {
                 throw Invalid(message: "unknown field \(jsonQuoted(key))")
             }
             if let events = object["events"] {
@@ -53,6 +53,20 @@ public enum ClientRequest: Equatable, Sendable {
                     }
                 }
                 subscription.filter = pairs
+            }
+            if let changed = object["changed"] {
+                guard let list = changed.array, !list.isEmpty else { throw Invalid(message: "\"changed\" is a non-empty list of top-level fields") }
+                var fields = Set<String>()
+                for item in list {
+                    guard let field = item.string, !field.isEmpty, !field.contains(".") else {
+                        throw Invalid(message: "\"changed\" names top-level fields, as strings (\(item) is not one)")
+                    }
+                    if !authorized, Subscription.privateFields[channel]?.contains(field) == true {
+                        throw Invalid(message: "\(jsonQuoted(field)) is a private field; connect with the token to filter on it")
+                    }
+                    fields.insert(field)
+                }
+                subscription.changed = fields
             }
             if let since = object["since"] {
                 guard let n = since.number, n >= 0, n == n.rounded(), n < 9e18 else { throw Invalid(message: "\"since\" is a non-negative integer seq") }

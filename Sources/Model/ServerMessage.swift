@@ -4,6 +4,7 @@ public enum ServerMessage {
         let events = s.events.map(\.rawValue).sorted().map(jsonQuoted).joined(separator: ",")
         var text = #"{"type":"subscribed","channel":"\#(s.channel.rawValue)","events":[\#(events)],"where":\#(JSONValue.object(s.filter))"#
         if let since = s.since { text += #","since":\#(since)"# }
+        if let changed = s.changed { text += #","changed":[\#(changed.sorted().map(jsonQuoted).joined(separator: ","))]"# }
         return text + "}"
     }
 
@@ -22,8 +23,9 @@ public enum ServerMessage {
         return #"{"type":"gap","channel":"\#(channel.rawValue)","requested_since":\#(requestedSince),"oldest_available":\#(oldest),"message":\#(jsonQuoted(message))}"#
     }
 
-    /// An event, with the document embedded as the raw JSON Postgres built.
-    public static func event(_ event: DocumentEvent, data: String) -> String {
-        #"{"type":"event","seq":\#(event.seq),"channel":"\#(event.ref.entity.rawValue)","event":"\#(event.operation.rawValue)","id":"\#(event.ref.id)","data":\#(data),"at":"\#(event.at)"}"#
+    /// An event, with the document (and what changed) embedded as the raw JSON Postgres built.
+    public static func event(_ event: DocumentEvent, data: String, changed: String?, previous: String?) -> String {
+        let change = (changed.map { #","changed":\#($0)"# } ?? "") + (previous.map { #","previous":\#($0)"# } ?? "")
+        return #"{"type":"event","seq":\#(event.seq),"channel":"\#(event.ref.entity.rawValue)","event":"\#(event.operation.rawValue)","id":"\#(event.ref.id)","data":\#(data)\#(change),"at":"\#(event.at)"}"#
     }
 }

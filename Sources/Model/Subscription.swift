@@ -9,22 +9,30 @@ public struct Subscription: Sendable, Equatable {
     public var filter: [String: JSONValue]
     /// Replay every matching event after this seq before going live.
     public var since: Int64?
+    /// Top-level fields: an update passes only when it changed at least one
+    /// of them (inserts and deletes are not held back). nil: any update.
+    public var changed: Set<String>?
 
     public init(channel: Entity, events: Set<DocumentEvent.Operation> = [.insert, .update, .delete],
-                filter: [String: JSONValue] = [:], since: Int64? = nil) {
+                filter: [String: JSONValue] = [:], since: Int64? = nil, changed: Set<String>? = nil) {
         self.channel = channel
         self.events = events
         self.filter = filter
         self.since = since
+        self.changed = changed
     }
 
     /// Fields only authorized subscribers may see or filter on.
     public static let privateFields: [Entity: Set<String>] = [.users: ["email"]]
 
     /// Whether an event passes this subscription. `document` is the event's
-    /// parsed data (needed only when there is a filter).
-    public func matches(_ event: DocumentEvent, document: () -> JSONValue?) -> Bool {
+    /// parsed data (needed only when there is a filter), `changedFields` its
+    /// parsed `changed` (needed only for a `changed` subscription; nil when
+    /// the event does not say, as events logged before it was recorded:
+    /// they pass).
+    public func matches(_ event: DocumentEvent, document: () -> JSONValue?, changedFields: () -> Set<String>?) -> Bool {
         guard event.ref.entity == channel, events.contains(event.operation) else { return false }
+        if let changed, event.operation == .update, let fields = changedFields(), fields.isDisjoint(with: changed) { return false }
         guard !filter.isEmpty else { return true }
         guard let document = document() else { return false }
         return filter.allSatisfy { path, expected in

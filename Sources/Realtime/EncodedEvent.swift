@@ -19,6 +19,7 @@ public final class EncodedEvent: Sendable {
     private struct Cache {
         var frames: [Key: ByteBuffer] = [:]
         var document: JSONValue??
+        var changedFields: Set<String>??
     }
     private let cache = Mutex(Cache())
 
@@ -35,13 +36,23 @@ public final class EncodedEvent: Sendable {
         return parsed
     }
 
+    /// The fields the event changed, parsed (`changed` subscriptions run
+    /// against them); nil when the event does not say.
+    public var changedFields: Set<String>? {
+        if let cached = cache.withLock({ $0.changedFields }) { return cached }
+        let parsed = event.changed.flatMap { try? JSONValue.parse($0) }?.array.map { Set($0.compactMap(\.string)) }
+        cache.withLock { $0.changedFields = .some(parsed) }
+        return parsed
+    }
+
     /// The event as one server frame for a subscriber who may (or may not)
     /// see private fields, compressed with `windowBits` when given.
     public func frame(privateView: Bool, windowBits: Int?) -> ByteBuffer {
         let view = privateView || event.publicData == nil
         let key = Key(privateView: view, windowBits: windowBits)
         if let cached = cache.withLock({ $0.frames[key] }) { return cached }
-        let text = ServerMessage.event(event, data: view ? event.data : event.publicData!)
+        let text = view ? ServerMessage.event(event, data: event.data, changed: event.changed, previous: event.previous)
+            : ServerMessage.event(event, data: event.publicData!, changed: event.publicChanged, previous: event.publicPrevious)
         let frame = Self.encodeText(text, windowBits: windowBits, threshold: compressionThreshold)
         cache.withLock { $0.frames[key] = frame }
         return frame

@@ -100,7 +100,7 @@ public final class SubscriberSession: Sendable {
                 let page = try await log.events(channel: channel, after: cursor, limit: pageSize)
                 // Filter and encode outside the lock: the hub waits on it to offer live events.
                 let matching = page.map { EncodedEvent($0) }.filter { event in
-                    subscription.matches(event.event, document: { event.document })
+                    subscription.matches(event.event, document: { event.document }, changedFields: { event.changedFields })
                 }
                 for event in matching { _ = event.frame(privateView: authorized, windowBits: windowBits) }
                 let overflowed = state.withLock { machine -> Bool? in

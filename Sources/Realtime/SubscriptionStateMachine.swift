@@ -72,7 +72,7 @@ struct SubscriptionStateMachine {
     mutating func live(_ event: EncodedEvent) -> LiveAction {
         let entity = event.event.ref.entity
         guard !isClosed, var channel = channels[entity], event.event.seq > channel.lastSeq,
-              channel.subscription.matches(event.event, document: { event.document })
+              channel.subscription.matches(event.event, document: { event.document }, changedFields: { event.changedFields })
         else { return .drop }
         if channel.buffered != nil {
             guard channel.buffered!.count < bufferLimit else { return .overflow }
@@ -94,7 +94,7 @@ struct SubscriptionStateMachine {
     mutating func replayed(_ event: EncodedEvent, for ticket: Ticket) -> Bool {
         guard isCurrent(ticket), ticket.channel == event.event.ref.entity,
               var channel = channels[ticket.channel], event.event.seq > channel.lastSeq,
-              channel.subscription.matches(event.event, document: { event.document })
+              channel.subscription.matches(event.event, document: { event.document }, changedFields: { event.changedFields })
         else { return false }
         channel.lastSeq = event.event.seq
         channels[ticket.channel] = channel

@@ -10,7 +10,8 @@ import Testing
     let project = #"{"id":1,"name":"Compass","hackathon":{"id":42,"name":"H"},"members":[{"id":7},{"id":8}],"created_by":null}"#
 
     func matches(_ s: Subscription, _ e: DocumentEvent) -> Bool {
-        s.matches(e) { try? JSONValue.parse(e.data) }
+        let encoded = EncodedEvent(e)
+        return s.matches(e, document: { encoded.document }, changedFields: { encoded.changedFields })
     }
 
     @Test func channelAndEventTypesFilter() {
@@ -52,6 +53,44 @@ import Testing
             return
         }
         #expect(subscription.filter == ["email": .string("a@b")])
+    }
+
+    @Test func aChangedSubscriptionHoldsBackOnlyUpdatesThatChangedNoneOfItsFields() throws {
+        let request = Array(#"{"type":"subscribe","channel":"projects","changed":["name","members"]}"#.utf8)
+        guard case .subscribe(let names) = try ClientRequest.parse(request, authorized: false) else {
+            Issue.record("expected a subscription")
+            return
+        }
+        #expect(names.changed == ["name", "members"])
+        func update(changed: String?) -> DocumentEvent {
+            DocumentEvent(seq: 1, ref: DocumentRef(.projects, 1), operation: .update, data: project, publicData: nil, changed: changed, at: "")
+        }
+        #expect(matches(names, update(changed: #"["members","updated_at"]"#)))
+        #expect(!matches(names, update(changed: #"["description","updated_at"]"#)))
+        #expect(matches(names, update(changed: nil)), "an event that does not say what changed passes")
+        #expect(matches(names, event(.projects, .insert, data: project)))
+        #expect(matches(names, event(.projects, .delete, data: project)))
+
+        for bad in [#""name""#, "[]", "[1]", #"["hackathon.id"]"#, #"[""]"#] {
+            let text = #"{"type":"subscribe","channel":"projects","changed":"# + bad + "}"
+            #expect(throws: ClientRequest.Invalid.self, "\(bad)") { try ClientRequest.parse(Array(text.utf8), authorized: false) }
+        }
+        let email = Array(#"{"type":"subscribe","channel":"users","changed":["email"]}"#.utf8)
+        #expect(throws: ClientRequest.Invalid.self) { try ClientRequest.parse(email, authorized: false) }
+        #expect(try ClientRequest.parse(email, authorized: true) == .subscribe(Subscription(channel: .users, changed: ["email"])))
+    }
+
+    @Test func anEventCarriesWhatChangedAndAnonymousViewsLoseThePrivateParts() {
+        let user = DocumentEvent(seq: 6, ref: DocumentRef(.users, 3), operation: .update,
+                                 data: #"{"id":3,"email":"b@c","username":"ada"}"#, publicData: #"{"id":3,"username":"ada"}"#,
+                                 changed: #"["email","username"]"#, previous: #"{"email":"a@b","username":"eve"}"#,
+                                 publicChanged: #"["username"]"#, publicPrevious: #"{"username":"eve"}"#, at: "2026-01-01T00:00:00Z")
+        let encoded = EncodedEvent(user)
+        let anonymous = String(buffer: encoded.frame(privateView: false, windowBits: nil))
+        let authorized = String(buffer: encoded.frame(privateView: true, windowBits: nil))
+        #expect(anonymous.contains(#""data":{"id":3,"username":"ada"},"changed":["username"],"previous":{"username":"eve"},"at":"2026-01-01T00:00:00Z"}"#), "\(anonymous)")
+        #expect(!anonymous.contains("a@b") && !anonymous.contains("b@c"))
+        #expect(authorized.contains(#""changed":["email","username"],"previous":{"email":"a@b","username":"eve"}"#), "\(authorized)")
     }
 
     @Test func anEventIsEncodedOnceAndAnonymousViewsLoseTheEmail() {

@@ -69,6 +69,26 @@ def test_watch_filters_and_prints_json(service):
     assert [e["data"]["name"] for e in events] == ["yes"]
 
 
+def test_watch_shows_what_an_update_changed_and_follows_only_the_fields_asked_for(service):
+    h = service.sql("INSERT INTO hackathons (name) VALUES ('Changes') RETURNING id")
+    mei = service.sql("INSERT INTO users (username, email, name) VALUES ('mei', 'mei@x', 'Mei Hamilton') RETURNING id")
+    watch = start_watch(service, "--channel", "projects", "--changed", "members", "--limit", "2")
+    seen = read_until(watch, subscribed)
+    p = service.sql(f"INSERT INTO projects (hackathon_id, name) VALUES ({h}, 'Civic Map') RETURNING id")
+    seen += read_until(watch, lambda line: "insert" in line and "Civic Map" in line)
+    service.sql(f"UPDATE projects SET description = 'not about members' WHERE id = {p}")
+    # Settled on its own (not coalesced with the next write), and held back.
+    deadline = time.time() + 20
+    while service.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NULL") != "0":
+        assert time.time() < deadline, "the description update never synced"
+        time.sleep(0.05)
+    service.sql(f"INSERT INTO project_members (project_id, user_id) VALUES ({p}, {mei})")
+    out, err = finish(watch, seen, timeout=30)
+    lines = [l for l in out.splitlines() if f"projects/{p}" in l]
+    assert len(lines) == 2, out + err
+    assert "update" in lines[1] and lines[1].endswith("— members: +Mei Hamilton"), lines[1]
+
+
 def test_watch_reconnects_and_resumes_without_gap_or_duplicate(service):
     watch = start_watch(service, "--channel", "users", "--json", "--limit", "6")
     seen = read_until(watch, subscribed)

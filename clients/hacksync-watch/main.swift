@@ -16,6 +16,7 @@ struct Watch: AsyncParsableCommand {
             Examples:
               hacksync-watch --channel projects --where hackathon.id=3
               hacksync-watch --channel users --events delete --json
+              hacksync-watch --channel projects --changed name,members
               HACKSYNC_PRIVATE_TOKEN=… hacksync-watch --channel users   (e-mail included)
             """)
 
@@ -30,6 +31,9 @@ struct Watch: AsyncParsableCommand {
 
     @Option(name: .customLong("where"), help: "Equality filter on a dotted document path, key=value; repeatable.")
     var filters: [String] = []
+
+    @Option(help: "Comma-separated top-level fields: only updates that changed one of them (inserts and deletes still show).")
+    var changed: String?
 
     @Option(help: "Replay events after this seq before going live.")
     var since: Int64?
@@ -63,7 +67,7 @@ struct Watch: AsyncParsableCommand {
         while true {
             let countBefore = state.eventCount
             do {
-                let requests = state.subscribeRequests(events: events, filters: filters)
+                let requests = state.subscribeRequests(events: events, filters: filters, changed: changed)
                 try await WebSocketClient.connect(to: url, headers: headers, logger: logger) { connection, inbound in
                     for request in requests { try await connection.send(text: ByteBuffer(string: request)) }
                     await connection.run(inbound: inbound) { message in
@@ -117,13 +121,14 @@ final class WatchState: @unchecked Sendable {
         if let channel = event["channel"]?.string, let seq = event["seq"]?.number { lastSeq[channel] = Int64(seq) }
     }
 
-    func subscribeRequests(events: String?, filters: [String]) -> [String] {
-        channels.map { channel in
+    func subscribeRequests(events: String?, filters: [String], changed: String?) -> [String] {
+        func list(_ text: String) -> String {
+            "[" + text.split(separator: ",").map { jsonQuoted(String($0).trimmingCharacters(in: .whitespaces)) }.joined(separator: ",") + "]"
+        }
+        return channels.map { channel in
             var fields = [#""type":"subscribe""#, #""channel":\#(jsonQuoted(channel))"#]
-            if let events {
-                let list = events.split(separator: ",").map { jsonQuoted(String($0).trimmingCharacters(in: .whitespaces)) }
-                fields.append(#""events":[\#(list.joined(separator: ","))]"#)
-            }
+            if let events { fields.append(#""events":\#(list(events))"#) }
+            if let changed { fields.append(#""changed":\#(list(changed))"#) }
             if !filters.isEmpty {
                 let pairs = filters.map { filter -> String in
                     let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
@@ -169,8 +174,11 @@ struct Printer: Sendable {
             if let count = data?["project_count"] { details.append("\(count) projects") }
             if let email = data?["email"]?.string { details.append(email) }
             let time = (message["at"]?.string).map { String($0.dropFirst(11).prefix(8)) } ?? ""
+            // An update says what it changed; without that (or for inserts and deletes), the document's summary.
+            let summary = ChangeDescription.describe(data: data, changed: message["changed"], previous: message["previous"])
+                .map { "— " + $0 } ?? details.joined(separator: " · ")
             emit("\(paint(time, "2")) \(paint("#" + seq, "2")) \(paint(event.padding(toLength: 6, withPad: " ", startingAt: 0), tint)) "
-                + "\(channel)/\(id) \(paint(title, "1")) \(details.joined(separator: " · "))")
+                + "\(channel)/\(id) \(paint(title, "1")) \(summary)")
         case "subscribed":
             emit(paint("subscribed to \(message["channel"]?.string ?? "?")" + (message["since"].map { " since #\($0)" } ?? ""), "2"))
         case "gap":

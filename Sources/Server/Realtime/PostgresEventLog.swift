@@ -16,34 +16,26 @@ public struct PostgresEventLog: EventLog {
 
     public func events(channel: Entity, after: Int64, limit: Int) async throws -> [DocumentEvent] {
         Self.events(
-            try await query("SELECT \(Self.columns) FROM sync.events WHERE entity = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            try await query("SELECT w.* FROM sync.events e, LATERAL sync.event_wire(e) w WHERE e.entity = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
                             [channel.rawValue, after, limit]))
     }
 
     /// Events of every channel with seq > `after`, oldest first: what the
     /// event follower publishes.
     public func events(after: Int64, limit: Int) async throws -> [DocumentEvent] {
-        Self.events(try await query("SELECT \(Self.columns) FROM sync.events WHERE seq > $1 ORDER BY seq LIMIT $2", [after, limit]))
+        Self.events(try await query("SELECT w.* FROM sync.events e, LATERAL sync.event_wire(e) w WHERE e.seq > $1 ORDER BY e.seq LIMIT $2", [after, limit]))
     }
 
-    static let columns = """
-        seq, entity, doc_id, op, data::text, CASE WHEN entity = 'users' THEN (data - 'email')::text END, \(time("at"))
-        """
-
-    /// An event's time as the wire carries it (microseconds, UTC).
-    static func time(_ column: String) -> String {
-        #"to_char(\#(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#
-    }
-
-    /// Events from rows of (seq, entity, id, op, data, public data, time):
-    /// what this log reads and what `sync.settle` returns.
+    /// Events from rows of `sync.event_wire` (R__80_settle.sql): what this
+    /// log reads and what `sync.settle` returns.
     static func events(_ rows: PostgresRows) -> [DocumentEvent] {
         rows.rows.compactMap { row in
             guard let seq = row.int64(0), let entity = row.string(1).flatMap(Entity.init(rawValue:)), let id = row.int64(2),
-                  let op = row.string(3).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(4)
+                  let op = row.string(3).flatMap(DocumentEvent.Operation.init(rawValue:)), let data = row.string(5)
             else { return nil }
-            return DocumentEvent(seq: seq, ref: DocumentRef(entity, id), operation: op, data: data,
-                                 publicData: row.string(5), at: row.string(6) ?? "")
+            return DocumentEvent(seq: seq, ref: DocumentRef(entity, id), operation: op, data: data, publicData: row.string(8),
+                                 changed: row.string(6), previous: row.string(7),
+                                 publicChanged: row.string(9), publicPrevious: row.string(10), at: row.string(4) ?? "")
         }
     }
 

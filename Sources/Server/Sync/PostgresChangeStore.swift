@@ -78,9 +78,8 @@ public actor PostgresChangeStore: ChangeStore {
         try await leader.with { connection in
             let rows = try await connection.query(
                 """
-                SELECT seq, entity, id, op, data, public_data, \(PostgresEventLog.time("at"))
-                FROM sync.settle($1::bigint[], $2, $3::timestamptz, $4::text[], $5::bigint[], $6::text[],
-                                 $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+                SELECT * FROM sync.settle($1::bigint[], $2, $3::timestamptz, $4::text[], $5::bigint[], $6::text[],
+                                        $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
                 """,
                 [batch.seqs, batch.documents.version, batch.newestCapturedAt,
                  applied.map(\.ref.entity.rawValue), applied.map(\.ref.id), applied.map { $0.json.map(PostgresArrayElement.value) ?? .null },
