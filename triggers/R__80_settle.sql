@@ -31,7 +31,8 @@ LANGUAGE sql STABLE AS $$
     SELECT e.seq, e.entity, e.doc_id, e.op, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
            e.data::text, to_jsonb(e.changed)::text, e.previous::text,
            CASE WHEN p IS NOT NULL THEN (e.data - p)::text END,
-           CASE WHEN p IS NOT NULL THEN to_jsonb(ARRAY(SELECT c FROM unnest(e.changed) c WHERE c <> ALL (p)))::text END,
+           CASE WHEN p IS NOT NULL AND e.changed IS NOT NULL
+                THEN to_jsonb(ARRAY(SELECT c FROM unnest(e.changed) c WHERE c <> ALL (p)))::text END,
            CASE WHEN p IS NOT NULL THEN (e.previous - p)::text END
     FROM (SELECT sync.private_fields(e.entity) AS p) private
 $$;
@@ -51,8 +52,9 @@ $$;
 -- therefore follow its versions, which follow snapshot order.
 -- Only the leader settles (sync.assert_leader, R__75_leadership.sql): a
 -- leader deposed while it wrote a batch fails here and settles nothing.
--- New events are announced on the channel 'hacksync_events': every
--- instance's hub follows the event log and reads them (EventFollower).
+-- Every settle is announced on the channel 'hacksync_events': every
+-- instance's hub follows the event log and reads the new events
+-- (EventFollower), and read-your-writes waiters look again (WriteWaits).
 DROP FUNCTION IF EXISTS sync.settle(bigint[], bigint, timestamptz, text[], bigint[], text[], text[], bigint[], text[], text[], text[]);
 CREATE FUNCTION sync.settle(
     seqs bigint[],
@@ -113,7 +115,7 @@ BEGIN
         ORDER BY x.entity, x.doc_id
         RETURNING e)
     SELECT w.* FROM inserted i, LATERAL sync.event_wire(i.e) w ORDER BY w.seq;
-    IF FOUND THEN
-        PERFORM pg_notify('hacksync_events', '');
-    END IF;
+    -- Announced after every settle, with events or not: read-your-writes
+    -- waiters on every instance look again (WriteWaits).
+    PERFORM pg_notify('hacksync_events', '');
 END $$;

@@ -17,9 +17,14 @@ public enum ChangeDescription {
         if let before = old.array, let after = new.array {
             let removed = before.filter { element in !after.contains { same($0, element) } }
             let added = after.filter { element in !before.contains { same($0, element) } }
-            if removed.count == 1 && added.count == 1 { return label(removed[0]) + " → " + label(added[0]) }
-            let change = added.map { "+" + label($0) } + removed.map { "−" + label($0) }
-            return change.isEmpty ? "reordered" : change.joined(separator: " ")
+            // The same row (by id) with other content: a member renamed.
+            let modified = after.compactMap { element -> (JSONValue, JSONValue)? in
+                guard let earlier = before.first(where: { same($0, element) }), earlier != element else { return nil }
+                return (earlier, element)
+            }
+            if removed.count == 1 && added.count == 1 && modified.isEmpty { return label(removed[0]) + " → " + label(added[0]) }
+            let change = added.map { "+" + label($0) } + removed.map { "−" + label($0) } + modified.map { label($0.0) + " → " + label($0.1) }
+            return change.isEmpty ? "reordered" : change.joined(separator: ", ")
         }
         return label(old) + " → " + label(new)
     }

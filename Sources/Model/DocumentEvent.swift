@@ -22,7 +22,8 @@ public struct DocumentEvent: Sendable, Equatable {
     /// Their earlier values, as a JSON object (a field that was absent:
     /// null); for a delete, the last document; nil for an insert.
     public var previous: String?
-    /// `changed` and `previous` without private fields; set exactly when `publicData` is.
+    /// `changed` and `previous` without private fields, for documents that
+    /// have some (`publicData` set); nil where those are nil.
     public var publicChanged: String?
     public var publicPrevious: String?
     /// When the newest change behind the event was captured, RFC 3339.

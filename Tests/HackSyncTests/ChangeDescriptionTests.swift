@@ -14,9 +14,12 @@ import Testing
                 == "members: Mei Hamilton → Ada Lovelace")
         #expect(try describe(data, changed: #"["members"]"#, previous: #"{"members":[{"id":2,"name":"Bo"}]}"#)
                 == "members: +Ada Lovelace")
-        #expect(try describe(data, changed: #"["members"]"#, previous: #"{"members":[]}"#) == "members: +Ada Lovelace +Bo")
+        #expect(try describe(data, changed: #"["members"]"#, previous: #"{"members":[]}"#) == "members: +Ada Lovelace, +Bo")
         #expect(try describe(#"{"members":[]}"#, changed: #"["members"]"#, previous: #"{"members":[{"id":9,"username":"zed"}]}"#)
                 == "members: −zed")
+        #expect(try describe(data, changed: #"["members"]"#,
+                             previous: #"{"members":[{"id":1,"name":"Ada Byron"},{"id":2,"name":"Bo"}]}"#)
+                == "members: Ada Byron → Ada Lovelace", "a member renamed (a cascade)")
         #expect(try describe(#"{"hackathon":{"id":2,"name":"B"}}"#, changed: #"["hackathon"]"#, previous: #"{"hackathon":{"id":1,"name":"A"}}"#)
                 == "hackathon: A → B")
     }

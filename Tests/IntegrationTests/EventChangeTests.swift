@@ -19,7 +19,7 @@ import Testing
             let insert = try await settleNext()
             let fields = try #require(try JSONValue.parse(insert.data).object).keys.sorted()
             #expect(try insert.changed.map(JSONValue.parse) == .array(fields.map(JSONValue.string)), "an insert changed every field")
-            #expect(insert.previous == nil)
+            #expect(insert.previous == nil && insert.publicPrevious == nil)
             #expect(insert.publicChanged?.contains("email") == false)
 
             try await f.sql("UPDATE users SET name = 'Ada L', bio = 'maths' WHERE id = $1", [id])
@@ -37,7 +37,7 @@ import Testing
 
             try await f.sql("DELETE FROM users WHERE id = $1", [id])
             let delete = try await settleNext()
-            #expect(delete.changed == nil)
+            #expect(delete.changed == nil && delete.publicChanged == nil)
             #expect(delete.previous?.contains("lovelace@example.org") == true, "a delete's previous is the last state")
             #expect(delete.publicPrevious?.contains("lovelace") == false)
 
@@ -45,6 +45,32 @@ import Testing
             let replayed = try await PostgresEventLog(f.connector.shared(applicationName: "hacksync-test-events"))
                 .events(channel: .users, after: 0, limit: 10)
             #expect(replayed == [insert, update, emailOnly, delete])
+        }
+    }
+
+    /// A user rename cascades: each project that embeds the user changes only its `members`.
+    @Test func aCascadedUpdateChangesOnlyTheEmbeddingField() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let store = PostgresChangeStore(database: f.connector, leadership: Leadership(logger: f.logger))
+            func settleAll() async throws -> [DocumentEvent] {
+                let batch = try #require(try await store.nextBatch(limit: 100, excluding: [], scope: .oldest))
+                return try await store.settle(batch, applied: batch.documents.documents, rejected: [])
+            }
+            let ada = try await f.insertUser("ada", name: "Ada Byron")
+            let hackathon = try await f.insertHackathon("H")
+            let first = try await f.insertProject("Compass", hackathon: hackathon, createdBy: nil, members: [ada])
+            let second = try await f.insertProject("Atlas", hackathon: hackathon, createdBy: nil, members: [ada])
+            _ = try await settleAll()
+
+            try await f.sql("UPDATE users SET name = 'Ada Lovelace' WHERE id = $1", [ada])
+            let events = try await settleAll()
+            let projects = events.filter { $0.ref.entity == .projects }
+            #expect(Set(projects.map(\.ref.id)) == [first, second])
+            for event in projects {
+                #expect(event.changed == #"["members"]"#)
+                #expect(event.previous?.contains("Ada Byron") == true && event.data.contains("Ada Lovelace"))
+            }
+            #expect(events.first { $0.ref == DocumentRef(.users, ada) }?.changed == #"["name"]"#)
         }
     }
 }

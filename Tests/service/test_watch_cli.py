@@ -72,7 +72,7 @@ def test_watch_filters_and_prints_json(service):
 def test_watch_shows_what_an_update_changed_and_follows_only_the_fields_asked_for(service):
     h = service.sql("INSERT INTO hackathons (name) VALUES ('Changes') RETURNING id")
     mei = service.sql("INSERT INTO users (username, email, name) VALUES ('mei', 'mei@x', 'Mei Hamilton') RETURNING id")
-    watch = start_watch(service, "--channel", "projects", "--changed", "members", "--limit", "2")
+    watch = start_watch(service, "--channel", "projects", "--changed", "members", "--limit", "3")
     seen = read_until(watch, subscribed)
     p = service.sql(f"INSERT INTO projects (hackathon_id, name) VALUES ({h}, 'Civic Map') RETURNING id")
     seen += read_until(watch, lambda line: "insert" in line and "Civic Map" in line)
@@ -83,10 +83,13 @@ def test_watch_shows_what_an_update_changed_and_follows_only_the_fields_asked_fo
         assert time.time() < deadline, "the description update never synced"
         time.sleep(0.05)
     service.sql(f"INSERT INTO project_members (project_id, user_id) VALUES ({p}, {mei})")
+    seen += read_until(watch, lambda line: "members:" in line)
+    service.sql(f"UPDATE users SET name = 'Mei H' WHERE id = {mei}")  # cascades into the project's members
     out, err = finish(watch, seen, timeout=30)
     lines = [l for l in out.splitlines() if f"projects/{p}" in l]
-    assert len(lines) == 2, out + err
+    assert len(lines) == 3, out + err
     assert "update" in lines[1] and lines[1].endswith("— members: +Mei Hamilton"), lines[1]
+    assert "update" in lines[2] and lines[2].endswith("— members: Mei Hamilton → Mei H"), lines[2]
 
 
 def test_watch_reconnects_and_resumes_without_gap_or_duplicate(service):
