@@ -5,19 +5,21 @@ import Sync
 import WebSocket
 
 /// The admin HTTP API, assembled: the dashboard, health, metrics, the
-/// read-only views (`StatusAPI`) and the operator endpoints (`Operations`),
-/// all answered by one `AdminRouter`.
+/// read-only views (`StatusAPI`), read-your-writes (`WaitAPI`) and the
+/// operator endpoints (`Operations`), all answered by one `AdminRouter`.
 public struct AdminRoutes: HTTPResponder {
     let router: AdminRouter
 
     public init(statistics: SyncStatistics, adminToken: String?, webSocket: WebSocketEndpoint? = nil,
-                operations: Operations? = nil, status: StatusAPI? = nil, metrics: MetricsEndpoint? = nil, logger: Logger) {
+                operations: Operations? = nil, status: StatusAPI? = nil, metrics: MetricsEndpoint? = nil,
+                waits: WriteWaits? = nil, logger: Logger) {
         var routes = Dashboard.routes
         routes.append(AdminRoute(.GET, "/healthz") { _ in Self.health(statistics) })
         if let metrics { routes.append(AdminRoute(.GET, "/metrics") { _ in await metrics.respond() }) }
         if let webSocket { routes.append(AdminRoute(nil, "/ws") { request in Self.webSocketRefusal(webSocket, request.http) }) }
         routes += status?.routes ?? []
         routes += operations?.routes ?? []
+        routes += waits.map { WaitAPI(waits: $0).routes } ?? []
         router = AdminRouter(routes: routes, adminToken: adminToken, logger: logger)
     }
 

@@ -3,6 +3,7 @@ import AsyncWakeup
 import Foundation
 import HTTP
 import Logging
+import Model
 import NIOHTTP1
 import Postgres
 import Prometheus
@@ -48,7 +49,12 @@ public struct HackSyncService {
         // whether it leads or waits as a standby; on the leader the engine's
         // settled batches wake the follower.
         let eventsWake = Wakeup()
-        let follower = EventFollower(log: eventLog, hub: hub, wake: eventsWake, logger: logger)
+        var follower = EventFollower(log: eventLog, hub: hub, wake: eventsWake, logger: logger)
+        // Read-your-writes: every settle is announced to every instance, and the follower passes it on.
+        let waits = WriteWaits(database: database.shared(applicationName: "hacksync-wait"), logger: logger) {
+            for entity in Entity.allCases { try await client.refresh(indexes.alias(for: entity)) }
+        }
+        follower.afterCatchUp = { waits.settled() }
         let leadership = Leadership(configuration: configuration.leadership, logger: logger)
         let store = PostgresChangeStore(database: database, leadership: leadership)
         let indexGuard = IndexGuard(database: database, client: client, indexes: indexes, logger: logger)
@@ -88,6 +94,7 @@ public struct HackSyncService {
                                   leadership: leadership, replication: replication, logger: logger),
                 metrics: MetricsEndpoint(registry: metrics, database: admin, hub: hub, leadership: leadership,
                                          replication: replication, logger: logger),
+                waits: waits,
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint
@@ -99,6 +106,7 @@ public struct HackSyncService {
                     .init(service: indexGuard),
                     .init(service: maintenance),
                     .init(service: follower),
+                    .init(service: waits),
                     .init(service: listener),
                     .init(service: http),
                 ],

@@ -29,6 +29,9 @@ public struct EventFollower: Service, EventSink {
     let logger: Logger
     public var pollEvery: Duration = .seconds(1)
     public var pageSize = 1000
+    /// Called after each read of the log (a settle was announced, or the
+    /// poll interval passed): read-your-writes looks again (`WriteWaits`).
+    public var afterCatchUp: @Sendable () -> Void = {}
     public var retry = RetryPolicy()
 
     public init(log: PostgresEventLog, hub: RealtimeHub, wake: Wakeup, logger: Logger) {
@@ -55,6 +58,7 @@ public struct EventFollower: Service, EventSink {
                     primed = true
                 }
                 try await catchUp()
+                afterCatchUp()
                 failures = 0
             } catch {
                 failures += 1

@@ -1,0 +1,46 @@
+import HTTP
+import Model
+import NIOHTTP1
+
+/// `GET /api/wait?xid=N&timeout=2s`: read-your-writes. The app reads
+/// `pg_current_xact_id()` inside its transaction, commits, and asks; the
+/// answer comes once every change of that transaction is in the index and
+/// searchable (`WriteWaits`): 200 `{"xid":N,"synced":true,"seq":S}`, 504
+/// with what is still outstanding at the timeout, 400 for a malformed xid or
+/// timeout.
+struct WaitAPI {
+    let waits: WriteWaits
+
+    var routes: [AdminRoute] {
+        [AdminRoute(.GET, "/api/wait") { request in try await wait(request.http) }]
+    }
+
+    func wait(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let text = request.query["xid"] ?? ""
+        guard let xid = UInt64(text) else {
+            throw OperationError.invalid("xid must be a transaction id as pg_current_xact_id() gives it, got \(jsonQuoted(text))")
+        }
+        let timeout = try Self.duration(request.query["timeout"] ?? "2s")
+        switch await waits.wait(xid: xid, timeout: timeout) {
+        case .synced(let seq):
+            return .json(#"{"xid":\#(xid),"synced":true,"seq":\#(seq)}"#)
+        case .timedOut(let pendingChanges):
+            let message = "timed out waiting for " + (pendingChanges ? "changes of the transaction to sync" : "the index refresh")
+            return .json(#"{"error":\#(jsonQuoted(message)),"status":504,"xid":\#(xid),"synced":false,"waiting_for":"\#(pendingChanges ? "sync" : "refresh")"}"#,
+                         status: .gatewayTimeout)
+        }
+    }
+
+    /// `2s`, `500ms`, `1.5s`: more than zero, at most `WriteWaits.maximumTimeout`.
+    static func duration(_ text: String) throws -> Duration {
+        let (number, unit): (Substring, Double) = text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : (Substring(text), 1)
+        guard let value = Double(number), value.isFinite, value > 0 else {
+            throw OperationError.invalid("timeout is a duration such as 2s or 500ms, got \(jsonQuoted(text))")
+        }
+        let milliseconds = (value * unit * 1000).rounded(.up)
+        guard milliseconds <= Double(WriteWaits.maximumTimeout / .milliseconds(1)) else {
+            throw OperationError.invalid("timeout is at most \(WriteWaits.maximumTimeout), got \(jsonQuoted(text))")
+        }
+        return .milliseconds(Int64(milliseconds))
+    }
+}
