@@ -56,11 +56,12 @@ public struct WaitBook: Sendable {
         Set(waiters.values.filter { $0.settledAt == nil }.map(\.xid))
     }
 
-    /// The change log was read (the answer came at `at`, after the read's
-    /// snapshot: a settle it saw committed before then): of the xids asked
-    /// about, `pending` still have unsettled changes.
-    public mutating func observed(pending: Set<UInt64>, at: Instant) {
-        for (id, waiter) in waiters where waiter.settledAt == nil && !pending.contains(waiter.xid) {
+    /// The change log was read for the xids `asked` (the answer came at
+    /// `at`, after the read's snapshot: a settle it saw committed before
+    /// then): `pending` still have unsettled changes. Waiters registered
+    /// while it read were not asked about and stay as they are.
+    public mutating func observed(asked: Set<UInt64>, pending: Set<UInt64>, at: Instant) {
+        for (id, waiter) in waiters where waiter.settledAt == nil && asked.contains(waiter.xid) && !pending.contains(waiter.xid) {
             waiters[id]?.settledAt = at
         }
     }

@@ -10,9 +10,9 @@ import Testing
         #expect(book.pendingXids == [10])
         #expect(book.refreshDue() == nil, "nothing settled: no refresh")
 
-        book.observed(pending: [10], at: start + .milliseconds(10))
+        book.observed(asked: [10], pending: [10], at: start + .milliseconds(10))
         #expect(book.refreshDue() == nil)
-        book.observed(pending: [], at: start + .milliseconds(50))
+        book.observed(asked: [10], pending: [], at: start + .milliseconds(50))
         #expect(book.pendingXids.isEmpty, "not asked about again")
         #expect(book.refreshDue() == start + .milliseconds(50))
 
@@ -32,7 +32,7 @@ import Testing
         let b = book.register(xid: 2, deadline: start + .seconds(2))
         let c = book.register(xid: 2, deadline: start + .seconds(2))
         let d = book.register(xid: 3, deadline: start + .seconds(2))
-        book.observed(pending: [3], at: start)
+        book.observed(asked: [1, 2, 3], pending: [3], at: start)
         book.refreshStarted(at: start + .milliseconds(1))
         #expect(book.refreshFinished(succeeded: false).isEmpty)
         book.refreshStarted(at: start + .milliseconds(201))
@@ -41,11 +41,25 @@ import Testing
         _ = d
     }
 
+    /// The actor registers waiters while it reads the change log: one that
+    /// came in meanwhile was not asked about, so the read says nothing of it.
+    @Test func aWaiterRegisteredDuringARead() {
+        var book = WaitBook()
+        let early = book.register(xid: 1, deadline: start + .seconds(2))
+        let asked = book.pendingXids
+        let late = book.register(xid: 2, deadline: start + .seconds(2))
+        book.observed(asked: asked, pending: [], at: start)
+        #expect(book.pendingXids == [2], "still to be looked up")
+        book.refreshStarted(at: start + .milliseconds(1))
+        #expect(book.refreshFinished(succeeded: true) == [early])
+        _ = late
+    }
+
     @Test func aWaiterPastItsDeadlineSaysWhatItWasWaitingFor() {
         var book = WaitBook()
         let syncing = book.register(xid: 1, deadline: start + .milliseconds(100))
         let refreshing = book.register(xid: 2, deadline: start + .milliseconds(300))
-        book.observed(pending: [1], at: start)
+        book.observed(asked: [1, 2], pending: [1], at: start)
         #expect(book.nextDeadline == start + .milliseconds(100))
         #expect(book.expire(at: start + .milliseconds(50)).isEmpty)
         #expect(book.expire(at: start + .milliseconds(100)).map(\.0) == [syncing])

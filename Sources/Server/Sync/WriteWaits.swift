@@ -78,7 +78,7 @@ public actor WriteWaits: Service {
                 let rows = try await database.query(
                     "SELECT DISTINCT xid::text FROM sync.changes WHERE processed_at IS NULL AND xid = ANY ($1::xid8[])",
                     [pending.map { String($0) }])
-                book.observed(pending: Set(rows.rows.compactMap { $0.string(0).flatMap(UInt64.init) }), at: .now)
+                book.observed(asked: pending, pending: Set(rows.rows.compactMap { $0.string(0).flatMap(UInt64.init) }), at: .now)
             } catch {
                 logger.warning("read-your-writes: reading the change log failed", metadata: ["error": "\(error)"])
             }
