@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-scale bench-headofline bench-throughput deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-scale bench-headofline bench-throughput bench-wait deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -48,6 +48,11 @@ bench-scale: deps
 ROUNDS ?= 3
 bench-headofline: deps
 	@scripts/bench-headofline.sh $(ROUNDS)
+
+# What read-your-writes (/api/wait) adds to commit → index, write by write: make bench-wait [WRITES=200]
+WRITES ?= 200
+bench-wait: deps
+	@scripts/bench-wait.sh $(WRITES)
 
 # Mixed writes at rising rates against 3 million documents, the in-memory search server
 # and a null one: make bench-throughput [USERS=… PROJECTS=…] (RATES, STEP, PROFILE=1: see the script)

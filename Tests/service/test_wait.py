@@ -7,6 +7,8 @@ import time
 import urllib.error
 import urllib.request
 
+from conftest import BINARY
+
 
 def get(service, path, timeout=40):
     try:
@@ -64,3 +66,15 @@ def test_a_write_the_sync_cannot_settle_yet_times_out_with_504_then_syncs(servic
     status, body = get(service, f"/api/wait?xid={xid}&timeout=10s")
     assert status == 200 and body["synced"] is True, body
     assert found(service, "users", {"username": "late"}) == 1
+
+
+def test_hacksync_wait_answers_like_the_endpoint(service):
+    xid = service.sql("WITH u AS (INSERT INTO users (username, email) VALUES ('cli', 'cli@x') RETURNING id) "
+                      "SELECT pg_current_xact_id() FROM u")
+    done = subprocess.run([BINARY, "wait", "--xid", xid, "--timeout", "10s", "--url", service.url],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["synced"] is True
+    assert found(service, "users", {"username": "cli"}) == 1
+    bad = subprocess.run([BINARY, "wait", "--xid", "soon", "--url", service.url], capture_output=True, text=True, timeout=60)
+    assert bad.returncode not in (0, 1) and "xid" in bad.stderr
