@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.request
 
+from measure import free_port, percentile
 from psql import query
 from cpu import cpu, postgres_cpu, search_pid
 
@@ -138,16 +139,8 @@ def run(mode, round_no, port):
     return backlog, latencies, drained, used
 
 
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
 def main():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     warm_up(port)
     # The search server's first drain after the warm-up costs it ~2.5x the CPU
     # of the later ones, whatever the mode: one round of each mode first, not counted.

@@ -25,12 +25,12 @@ Usage: throughput.py HACKSYNC PGBENCH "sink=url ..." "rate ..." STEP DRAIN
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+from measure import free_port
 from psql import query
 from cpu import cpu, postgres_cpu
 
@@ -48,12 +48,6 @@ MIX = {"update": 4, "member_add": 2, "member_remove": 2, "insert": 2, "delete": 
 
 def sql(statement):
     return query(DB, statement)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status(port):

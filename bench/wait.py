@@ -13,7 +13,6 @@ Usage: wait.py HACKSYNC_BINARY WRITES   (DATABASE_URL, ELASTICSEARCH_URL from th
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 
+from measure import free_port, percentile
 from psql import query
 
 BINARY, WRITES = sys.argv[1], int(sys.argv[2])
@@ -35,15 +35,8 @@ def get(url, timeout=40):
         return e.code, json.load(e)
 
 
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
 def main():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     serve = subprocess.Popen([BINARY, "serve", "--listen", f"127.0.0.1:{port}", "--log-level", "warning"])
     base = f"http://127.0.0.1:{port}"
     try:
