@@ -115,31 +115,3 @@ public func parsePostgresInt64Array(_ text: String) -> [Int64]? {
     return nil
 }
 
-/// Parses Postgres's text form of a one-dimensional array (`{a,"b c",NULL}`).
-public func parsePostgresArray(_ text: String) -> [String?] {
-    var result: [String?] = []
-    var chars = Substring(text)
-    guard chars.first == "{", chars.last == "}" else { return [text] }
-    chars = chars.dropFirst().dropLast()
-    if chars.isEmpty { return [] }
-    var current = ""
-    var quoted = false
-    var wasQuoted = false
-    var escape = false
-    for ch in chars {
-        if escape { current.append(ch); escape = false; continue }
-        if quoted {
-            if ch == "\\" { escape = true } else if ch == "\"" { quoted = false } else { current.append(ch) }
-            continue
-        }
-        switch ch {
-        case "\"": quoted = true; wasQuoted = true
-        case ",":
-            result.append(!wasQuoted && current == "NULL" ? nil : current)
-            current = ""; wasQuoted = false
-        default: current.append(ch)
-        }
-    }
-    result.append(!wasQuoted && current == "NULL" ? nil : current)
-    return result
-}
