@@ -2,13 +2,15 @@
 public enum ClientRequest: Equatable, Sendable {
     case subscribe(Subscription)
     case unsubscribe(Entity)
+    /// Read-your-writes: answer once transaction `xid` is synced and searchable.
+    case wait(xid: UInt64, timeout: Duration)
 
     public struct Invalid: Error, Equatable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
     }
 
-    /// Parses `{"type":"subscribe",...}` / `{"type":"unsubscribe",...}`.
+    /// Parses `{"type":"subscribe",...}` / `{"type":"unsubscribe",...}` / `{"type":"wait",...}`.
     /// `authorized` subscribers may filter on private fields.
     public static func parse(_ text: some Collection<UInt8>, authorized: Bool) throws(Invalid) -> ClientRequest {
         let json: JSONValue
@@ -19,6 +21,7 @@ public enum ClientRequest: Equatable, Sendable {
         }
         guard let object = json.object else { throw Invalid(message: "a request is a JSON object") }
         guard let type = object["type"]?.string else { throw Invalid(message: "missing \"type\"") }
+        if type == "wait" { return try parseWait(object) }
         guard let channelName = object["channel"]?.string else { throw Invalid(message: "missing \"channel\" (users, hackathons or projects)") }
         guard let channel = Entity(rawValue: channelName) else {
             throw Invalid(message: "unknown channel \(jsonQuoted(channelName)); use users, hackathons or projects")
@@ -74,7 +77,33 @@ public enum ClientRequest: Equatable, Sendable {
             }
             return .subscribe(subscription)
         default:
-            throw Invalid(message: "unknown type \(jsonQuoted(type)); use subscribe or unsubscribe")
+            throw Invalid(message: "unknown type \(jsonQuoted(type)); use subscribe, unsubscribe or wait")
         }
+    }
+
+    /// `{"type":"wait","xid":N,"timeout_ms":T}`: the xid as `pg_current_xact_id()`
+    /// gives it, a number or (beyond 2^53) a string of digits.
+    private static func parseWait(_ object: [String: JSONValue]) throws(Invalid) -> ClientRequest {
+        for key in object.keys where !["type", "xid", "timeout_ms"].contains(key) {
+            throw Invalid(message: "unknown field \(jsonQuoted(key)) in a wait; use xid and timeout_ms")
+        }
+        let xid: UInt64?
+        switch object["xid"] {
+        case .number(let n): xid = n >= 0 && n == n.rounded() && n < 9_007_199_254_740_992 ? UInt64(n) : nil
+        case .string(let digits): xid = digits.allSatisfy(\.isASCII) ? UInt64(digits) : nil
+        default: xid = nil
+        }
+        guard let xid else {
+            throw Invalid(message: "\"xid\" is a transaction id as pg_current_xact_id() gives it (a non-negative integer, or a string of digits)")
+        }
+        var timeout = WriteWaitResult.defaultTimeout
+        if let value = object["timeout_ms"] {
+            let limit = Double(WriteWaitResult.maximumTimeout / .milliseconds(1))
+            guard let ms = value.number, ms > 0, ms == ms.rounded(), ms <= limit else {
+                throw Invalid(message: "\"timeout_ms\" is a whole number of milliseconds from 1 to \(Int(limit))")
+            }
+            timeout = .milliseconds(Int64(ms))
+        }
+        return .wait(xid: xid, timeout: timeout)
     }
 }

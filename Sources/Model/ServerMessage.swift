@@ -16,6 +16,19 @@ public enum ServerMessage {
         #"{"type":"error","message":\#(jsonQuoted(message))}"#
     }
 
+    /// The answer to a `wait`: the transaction is synced and searchable, and
+    /// every event up to `seq` that this subscriber's channels match was
+    /// sent before this message.
+    public static func synced(xid: UInt64, seq: Int64) -> String {
+        #"{"type":"synced","xid":\#(xid),"seq":\#(seq)}"#
+    }
+
+    /// The answer to a `wait` whose timeout passed, with what was still outstanding.
+    public static func waitTimedOut(xid: UInt64, pendingChanges: Bool) -> String {
+        let message = "timed out waiting for " + (pendingChanges ? "changes of the transaction to sync" : "the index refresh")
+        return #"{"type":"timeout","xid":\#(xid),"synced":false,"waiting_for":"\#(pendingChanges ? "sync" : "refresh")","message":\#(jsonQuoted(message))}"#
+    }
+
     /// Sent before a replay that cannot start where the client asked.
     public static func gap(channel: Entity, requestedSince: Int64, oldestAvailable: Int64?) -> String {
         let oldest = oldestAvailable.map(String.init) ?? "null"

@@ -27,6 +27,8 @@ public final class RealtimeHub: EventSink {
 
     public let configuration: Configuration
     let log: any EventLog
+    /// Answers `{"type":"wait"}`; nil: the request gets an error.
+    let writeWaits: (any WriteWaiting)?
     let logger: Logger
     private struct State {
         var sessions: [UInt64: SubscriberSession] = [:]
@@ -38,9 +40,10 @@ public final class RealtimeHub: EventSink {
     /// Held for a whole publish (encoding and offering; neither waits).
     private let publishing = Mutex(())
 
-    public init(configuration: Configuration, log: any EventLog, logger: Logger) {
+    public init(configuration: Configuration, log: any EventLog, writeWaits: (any WriteWaiting)? = nil, logger: Logger) {
         self.configuration = configuration
         self.log = log
+        self.writeWaits = writeWaits
         self.logger = logger
     }
 
@@ -67,8 +70,10 @@ public final class RealtimeHub: EventSink {
             }
             guard !fresh.isEmpty else { return }
             let encoded = fresh.map { EncodedEvent($0, compressionThreshold: configuration.webSocket.compressionThreshold) }
+            let through = fresh.last!.seq
             for session in sessions {
                 for event in encoded { session.offer(event) }
+                session.published(through: through)
             }
         }
     }
@@ -85,22 +90,30 @@ public final class RealtimeHub: EventSink {
     ) async where Inbound.Element == ByteBuffer {
         let queue = OutboundQueue(maxMessages: configuration.queueMessages, maxBytes: configuration.queueBytes)
         let windowBits = connection.deflate.map(\.serverMaxWindowBits)
-        let id = state.withLock { s -> UInt64 in
-            defer { s.nextID += 1 }
-            return s.nextID
-        }
         let logger = self.logger
-        let session = SubscriberSession(id: id, authorized: authorized, windowBits: windowBits, queue: queue) {
-            logger.warning("subscriber too slow; closing so it can resume with since", metadata: ["ws.session": "\(id)"])
-            queue.finish()
-            Task { await connection.close(.slowConsumer, reason: "slow consumer: reconnect with since=<last seq>") }
+        // Created and registered under one lock with the newest published
+        // seq: every later publish reaches it, every earlier one is counted.
+        let session = state.withLock { s -> SubscriberSession in
+            let id = s.nextID
+            s.nextID += 1
+            let session = SubscriberSession(id: id, authorized: authorized, windowBits: windowBits, queue: queue,
+                                            publishedThrough: s.latestSeq) {
+                logger.warning("subscriber too slow; closing so it can resume with since", metadata: ["ws.session": "\(id)"])
+                queue.finish()
+                Task { await connection.close(.slowConsumer, reason: "slow consumer: reconnect with since=<last seq>") }
+            }
+            s.sessions[id] = session
+            return session
         }
-        state.withLock { $0.sessions[id] = session }
+        let id = session.id
         logger.debug("subscriber connected", metadata: ["ws.session": "\(id)", "ws.authorized": "\(authorized)"])
         defer {
             state.withLock { _ = $0.sessions.removeValue(forKey: id) }
             logger.debug("subscriber disconnected", metadata: ["ws.session": "\(id)"])
         }
+        // Waits run beside the requests that follow them, as children of
+        // this connection: cancelled (and forgotten by `writeWaits`) when it closes.
+        let (waitRequests, waitRequested) = AsyncStream.makeStream(of: (xid: UInt64, timeout: Duration).self)
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -110,6 +123,19 @@ public final class RealtimeHub: EventSink {
                         self.state.withLock { $0.messagesSent += 1 }
                     } catch {
                         return
+                    }
+                }
+            }
+            group.addTask {
+                await withDiscardingTaskGroup { waits in
+                    for await request in waitRequests {
+                        waits.addTask {
+                            guard let writeWaits = self.writeWaits else {
+                                session.answer(xid: request.xid, .cancelled)
+                                return session.send(ServerMessage.error("read-your-writes is not available on this server"))
+                            }
+                            session.answer(xid: request.xid, await writeWaits.wait(xid: request.xid, timeout: request.timeout))
+                        }
                     }
                 }
             }
@@ -126,9 +152,12 @@ public final class RealtimeHub: EventSink {
                     session.send(ServerMessage.error(error.message))
                     return
                 }
-                await session.handle(request, log: log, latestSeq: { self.latestSeq }, logger: logger)
+                await session.handle(request, log: log, latestSeq: { self.latestSeq },
+                                     startWait: { waitRequested.yield((xid: $0, timeout: $1)) }, logger: logger)
             }
+            session.disconnected()
             queue.finish()
+            waitRequested.finish()
             group.cancelAll()
         }
     }

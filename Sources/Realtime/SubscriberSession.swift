@@ -20,13 +20,16 @@ public final class SubscriberSession: Sendable {
     /// lock, so frames leave in the order they were decided.
     private let state: Mutex<SubscriptionStateMachine>
 
-    public init(id: UInt64, authorized: Bool, windowBits: Int?, queue: OutboundQueue, onOverflow: @escaping @Sendable () -> Void) {
+    /// `publishedThrough`: the newest seq the hub published before this
+    /// session was registered (read under the same lock as the registration).
+    public init(id: UInt64, authorized: Bool, windowBits: Int?, queue: OutboundQueue, publishedThrough: Int64 = 0,
+                onOverflow: @escaping @Sendable () -> Void) {
         self.id = id
         self.authorized = authorized
         self.windowBits = windowBits
         self.queue = queue
         self.onOverflow = onOverflow
-        self.state = Mutex(SubscriptionStateMachine(bufferLimit: queue.maxMessages))
+        self.state = Mutex(SubscriptionStateMachine(bufferLimit: queue.maxMessages, publishedThrough: publishedThrough))
     }
 
     /// A live event from the hub.
@@ -41,9 +44,26 @@ public final class SubscriberSession: Sendable {
         if overflowed { overflow() }
     }
 
+    /// The hub has offered every event up to `seq`: send the answers that waited for them.
+    func published(through seq: Int64) {
+        let overflowed = state.withLock { machine in
+            machine.published(through: seq).contains { !queue.push(encoded($0)) }
+        }
+        if overflowed { overflow() }
+    }
+
     /// Sends a control message (subscribed, error, gap) in order with events.
     func send(_ text: String) {
-        enqueue(EncodedEvent.encodeText(text, windowBits: windowBits))
+        enqueue(encoded(text))
+    }
+
+    /// The connection closed: nothing more is queued, and nothing counts as an overflow.
+    func disconnected() {
+        state.withLock { _ = $0.close() }
+    }
+
+    private func encoded(_ text: String) -> ByteBuffer {
+        EncodedEvent.encodeText(text, windowBits: windowBits)
     }
 
     private func enqueue(_ frame: ByteBuffer) {
@@ -61,14 +81,43 @@ public final class SubscriberSession: Sendable {
         if state.withLock({ $0.close() }) { onOverflow() }
     }
 
-    /// Handles one request from the subscriber.
-    func handle(_ request: ClientRequest, log: any EventLog, latestSeq: @Sendable () -> Int64, logger: Logger) async {
+    /// Handles one request from the subscriber. `startWait` runs a wait
+    /// beside the requests that follow it and calls `answer` with its result.
+    func handle(_ request: ClientRequest, log: any EventLog, latestSeq: @Sendable () -> Int64,
+                startWait: (UInt64, Duration) -> Void, logger: Logger) async {
         switch request {
         case .unsubscribe(let channel):
-            state.withLock { $0.unsubscribe(channel) }
-            send(ServerMessage.unsubscribed(channel))
+            let overflowed = state.withLock { machine in
+                // The confirmation first: answers held for the channel's replay follow it.
+                !queue.push(encoded(ServerMessage.unsubscribed(channel))) || machine.unsubscribe(channel).contains { !queue.push(encoded($0)) }
+            }
+            if overflowed { overflow() }
         case .subscribe(let subscription):
             await subscribe(subscription, log: log, latestSeq: latestSeq, logger: logger)
+        case .wait(let xid, let timeout):
+            guard state.withLock({ $0.waitStarted() }) else {
+                return send(ServerMessage.error("too many waits pending (\(SubscriptionStateMachine.maximumPendingWaits)); wait for their answers first"))
+            }
+            startWait(xid, timeout)
+        }
+    }
+
+    /// Answers a wait: `synced` after every event up to its seq, a timeout at once.
+    func answer(xid: UInt64, _ result: WriteWaitResult) {
+        switch result {
+        case .synced(let seq):
+            let message = ServerMessage.synced(xid: xid, seq: seq)
+            let (now, overflowed) = state.withLock { machine -> (Bool, Bool) in
+                machine.waitEnded()
+                guard machine.send(message, afterSeq: seq) else { return (false, false) }
+                return (true, !queue.push(encoded(message)))
+            }
+            if now && overflowed { overflow() }
+        case .timedOut(let pendingChanges):
+            state.withLock { $0.waitEnded() }
+            send(ServerMessage.waitTimedOut(xid: xid, pendingChanges: pendingChanges))
+        case .cancelled:
+            state.withLock { $0.waitEnded() }
         }
     }
 
@@ -118,7 +167,8 @@ public final class SubscriberSession: Sendable {
         }
         // Go live: deliver what arrived meanwhile, in order, skipping what the replay sent.
         let overflowed = state.withLock { machine -> Bool in
-            machine.finishReplay(ticket).contains { !push($0) }
+            let (events, messages) = machine.finishReplay(ticket)
+            return events.contains { !push($0) } || messages.contains { !queue.push(encoded($0)) }
         }
         if overflowed { overflow() }
     }

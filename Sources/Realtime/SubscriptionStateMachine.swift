@@ -13,6 +13,10 @@ import Sync
 /// delivered. Live events arrive in seq order, so delivering in the order of
 /// the decisions keeps each channel in seq order.
 ///
+/// The answer to a `wait` (`synced` with a seq) is held until the hub has
+/// offered every event up to that seq and no channel is replaying, so the
+/// subscriber has every matching event of its own write before the answer.
+///
 /// The caller performs each `.deliver` in the order the decisions were made
 /// (under the same lock), and stops a replay once `isCurrent` turns false.
 struct SubscriptionStateMachine {
@@ -47,9 +51,56 @@ struct SubscriptionStateMachine {
     private(set) var isClosed = false
     /// Live events a replaying channel may hold back.
     let bufferLimit: Int
+    /// The newest seq the hub has offered this subscriber.
+    private(set) var publishedThrough: Int64
+    /// Messages waiting for the events up to their seq, in the order they came.
+    private var held: [(seq: Int64, message: String)] = []
+    /// Waits asked for and not answered yet.
+    private(set) var waitsPending = 0
+    /// Waits one subscriber may have pending at once.
+    static let maximumPendingWaits = 100
 
-    init(bufferLimit: Int) {
+    init(bufferLimit: Int, publishedThrough: Int64 = 0) {
         self.bufferLimit = bufferLimit
+        self.publishedThrough = publishedThrough
+    }
+
+    private var isReplaying: Bool { channels.values.contains { $0.buffered != nil } }
+
+    /// A wait request: false when the subscriber has too many pending already.
+    mutating func waitStarted() -> Bool {
+        guard waitsPending < Self.maximumPendingWaits else { return false }
+        waitsPending += 1
+        return true
+    }
+
+    /// A wait was answered (or ended without an answer).
+    mutating func waitEnded() {
+        waitsPending -= 1
+    }
+
+    /// A message to send after every event up to `seq` (the answer to a
+    /// wait): true to send it now, false when it is held (`released` hands it out later).
+    mutating func send(_ message: String, afterSeq seq: Int64) -> Bool {
+        guard !isClosed else { return false }
+        // Without a subscription no event is owed: only the order of answers counts.
+        if held.isEmpty, seq <= publishedThrough || channels.isEmpty, !isReplaying { return true }
+        held.append((seq, message))
+        return false
+    }
+
+    /// The hub has offered every event up to `seq`: the held messages now due, in order.
+    mutating func published(through seq: Int64) -> [String] {
+        publishedThrough = max(publishedThrough, seq)
+        return releaseHeld()
+    }
+
+    /// Held messages whose events were all offered, in order, while no channel replays.
+    private mutating func releaseHeld() -> [String] {
+        guard !isClosed, !isReplaying else { return [] }
+        let due = held.prefix { $0.seq <= publishedThrough }
+        held.removeFirst(due.count)
+        return due.map(\.message)
     }
 
     /// Registers a subscription, replacing any on its channel. Without
@@ -64,8 +115,11 @@ struct SubscriptionStateMachine {
         return Ticket(channel: subscription.channel, generation: generation)
     }
 
-    mutating func unsubscribe(_ channel: Entity) {
+    /// Drops the channel (a replay in progress stops); returns the held messages now due.
+    @discardableResult
+    mutating func unsubscribe(_ channel: Entity) -> [String] {
         channels.removeValue(forKey: channel)
+        return releaseHeld()
     }
 
     /// A live event from the hub.
@@ -102,9 +156,9 @@ struct SubscriptionStateMachine {
     }
 
     /// Ends the replay of `ticket`: the buffered events still to deliver, in
-    /// order. The channel is live afterwards.
-    mutating func finishReplay(_ ticket: Ticket) -> [EncodedEvent] {
-        guard isCurrent(ticket), var channel = channels[ticket.channel] else { return [] }
+    /// order, then the held messages now due. The channel is live afterwards.
+    mutating func finishReplay(_ ticket: Ticket) -> (events: [EncodedEvent], messages: [String]) {
+        guard isCurrent(ticket), var channel = channels[ticket.channel] else { return ([], []) }
         var out: [EncodedEvent] = []
         for event in channel.buffered ?? [] where event.event.seq > channel.lastSeq {
             channel.lastSeq = event.event.seq
@@ -112,7 +166,7 @@ struct SubscriptionStateMachine {
         }
         channel.buffered = nil
         channels[ticket.channel] = channel
-        return out
+        return (out, releaseHeld())
     }
 
     /// Closes the subscriber; true the first time (report the overflow once).

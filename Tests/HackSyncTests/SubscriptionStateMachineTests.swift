@@ -14,14 +14,19 @@ import Testing
     /// The machine behind a reference, so `#expect` can call its mutating members.
     final class Box {
         var machine: Machine
-        init(bufferLimit: Int) { machine = Machine(bufferLimit: bufferLimit) }
+        init(bufferLimit: Int, publishedThrough: Int64 = 0) { machine = Machine(bufferLimit: bufferLimit, publishedThrough: publishedThrough) }
         func subscribe(_ s: Subscription, latestSeq: Int64) -> Machine.Ticket { machine.subscribe(s, latestSeq: latestSeq) }
-        func unsubscribe(_ channel: Entity) { machine.unsubscribe(channel) }
+        @discardableResult func unsubscribe(_ channel: Entity) -> [String] { machine.unsubscribe(channel) }
         func live(_ e: EncodedEvent) -> Machine.LiveAction { machine.live(e) }
         func isCurrent(_ t: Machine.Ticket) -> Bool { machine.isCurrent(t) }
         func replayed(_ e: EncodedEvent, for t: Machine.Ticket) -> Bool { machine.replayed(e, for: t) }
-        func finishReplay(_ t: Machine.Ticket) -> [EncodedEvent] { machine.finishReplay(t) }
+        func finishReplay(_ t: Machine.Ticket) -> [EncodedEvent] { machine.finishReplay(t).events }
+        func finishReplayMessages(_ t: Machine.Ticket) -> [String] { machine.finishReplay(t).messages }
         func close() -> Bool { machine.close() }
+        func send(_ m: String, afterSeq seq: Int64) -> Bool { machine.send(m, afterSeq: seq) }
+        func published(through seq: Int64) -> [String] { machine.published(through: seq) }
+        func waitStarted() -> Bool { machine.waitStarted() }
+        func waitEnded() { machine.waitEnded() }
     }
 
     @Test func liveDeliversNewerMatchingEventsOfItsChannelOnce() {
@@ -82,9 +87,52 @@ import Testing
         #expect(machine.live(Self.event(5)) == .drop)
     }
 
+    @Test func aWaitAnswerWaitsForTheEventsUpToItsSeqInTheOrderAnswered() {
+        let machine = Box(bufferLimit: 10, publishedThrough: 5)
+        #expect(machine.send("unsubscribed", afterSeq: 9), "no subscription: no event is owed")
+        _ = machine.subscribe(Subscription(channel: .projects), latestSeq: 5)
+        #expect(machine.send("A", afterSeq: 5))  // its events went out already
+        #expect(!machine.send("B", afterSeq: 8))
+        #expect(!machine.send("C", afterSeq: 6))  // behind B: answers keep their order
+        #expect(machine.published(through: 7) == [])
+        #expect(machine.published(through: 8) == ["B", "C"])
+        #expect(machine.send("D", afterSeq: 8))
+    }
+
+    @Test func aWaitAnswerWaitsForAReplayToEnd() {
+        let machine = Box(bufferLimit: 10, publishedThrough: 3)
+        let ticket = machine.subscribe(Subscription(channel: .projects, since: 0), latestSeq: 3)
+        #expect(!machine.send("A", afterSeq: 3))  // seqs 1...3 may still be replayed
+        #expect(machine.published(through: 4) == [])
+        #expect(machine.finishReplayMessages(ticket) == ["A"])
+        let again = machine.subscribe(Subscription(channel: .projects, since: 0), latestSeq: 4)
+        #expect(!machine.send("B", afterSeq: 4))
+        #expect(machine.unsubscribe(.projects) == ["B"])  // the replay stops: nothing more to wait for
+        #expect(machine.finishReplayMessages(again) == [])
+    }
+
+    @Test func aClosedSubscriberGetsNoAnswers() {
+        let machine = Box(bufferLimit: 10, publishedThrough: 0)
+        _ = machine.subscribe(Subscription(channel: .projects), latestSeq: 0)
+        #expect(!machine.send("A", afterSeq: 1))
+        #expect(machine.close())
+        #expect(machine.published(through: 1) == [])
+        #expect(!machine.send("B", afterSeq: 0))
+    }
+
+    @Test func pendingWaitsAreBounded() {
+        let machine = Box(bufferLimit: 10)
+        for _ in 0..<Machine.maximumPendingWaits { #expect(machine.waitStarted()) }
+        #expect(!machine.waitStarted())
+        machine.waitEnded()
+        #expect(machine.waitStarted())
+    }
+
     /// Every interleaving of commits, live publications and replay pages
     /// (seeded, so a failure names its schedule): each matching seq after
-    /// `since` is delivered exactly once, in increasing order.
+    /// `since` is delivered exactly once, in increasing order; and a wait
+    /// answered with seq S (the newest committed then) while subscribed comes
+    /// after every delivered event at or below S.
     @Test func replayThenLiveDeliversEachSeqOnceInOrder() {
         for seed in UInt64(0)..<500 { checkHandOff(seed: seed) }
     }
@@ -106,9 +154,13 @@ import Testing
         var cursor = since
         var replayDone = false
         var delivered: [Int64] = []
+        // The answer to one wait: its seq, whether the subscription existed
+        // when it was asked, and how many events were delivered before it went out.
+        var answer: (seq: Int64, subscribed: Bool)?
+        var answeredAfter: Int?
 
-        while committed < total || published < total || !replayDone {
-            switch random.next() % 4 {
+        while committed < total || published < total || !replayDone || answeredAfter == nil {
+            switch random.next() % 5 {
             case 0 where committed < total:
                 committed += 1
             case 1 where published < committed:
@@ -116,6 +168,7 @@ import Testing
                 let event = events[published]
                 published += 1
                 if machine.live(event) == .deliver { delivered.append(event.event.seq) }
+                if !machine.published(through: event.event.seq).isEmpty { answeredAfter = delivered.count }
             case 2 where ticket == nil:
                 ticket = machine.subscribe(subscription, latestSeq: Int64(published))
             case 3 where ticket != nil && !replayDone:
@@ -124,9 +177,17 @@ import Testing
                 for event in page where machine.replayed(event, for: ticket!) { delivered.append(event.event.seq) }
                 cursor = page.last?.event.seq ?? cursor
                 if page.count < pageSize {
-                    delivered += machine.finishReplay(ticket!).map(\.event.seq)
+                    let (events, messages) = machine.finishReplay(ticket!)
+                    delivered += events.map(\.event.seq)
+                    if !messages.isEmpty { answeredAfter = delivered.count }
                     replayDone = true
                 }
+            case 4 where answer == nil:
+                answer = (Int64(committed), ticket != nil)
+                if machine.send("synced", afterSeq: Int64(committed)) { answeredAfter = delivered.count }
+            case _ where answer == nil && committed == total && published == total && replayDone:
+                answer = (Int64(committed), ticket != nil)
+                if machine.send("synced", afterSeq: Int64(committed)) { answeredAfter = delivered.count }
             default:
                 continue
             }
@@ -135,6 +196,10 @@ import Testing
             $0.event.ref.entity == .projects && $0.event.seq > since && (!filtered || $0.document?["track"] == .string("a"))
         }.map(\.event.seq)
         #expect(delivered == expected, "seed \(seed): total \(total), since \(since), page \(pageSize)")
+        if let answer, answer.subscribed, let answeredAfter {
+            #expect(!delivered[answeredAfter...].contains { $0 <= answer.seq },
+                    "seed \(seed): the answer for seq \(answer.seq) went out after \(delivered[..<answeredAfter])")
+        }
     }
 }
 

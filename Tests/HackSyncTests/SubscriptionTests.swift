@@ -45,6 +45,19 @@ import Testing
         }
     }
 
+    @Test func aWaitNamesATransactionAsANumberOrDigitsWithAnOptionalTimeout() throws {
+        let parse = { (text: String) throws(ClientRequest.Invalid) in try ClientRequest.parse(Array(text.utf8), authorized: false) }
+        #expect(try parse(#"{"type":"wait","xid":7345}"#) == .wait(xid: 7345, timeout: .seconds(2)))
+        #expect(try parse(#"{"type":"wait","xid":"18446744073709551615","timeout_ms":250}"#) == .wait(xid: .max, timeout: .milliseconds(250)))
+        #expect(try parse(#"{"type":"wait","xid":0,"timeout_ms":30000}"#) == .wait(xid: 0, timeout: .seconds(30)))
+        for bad in [#"{"type":"wait"}"#, #"{"type":"wait","xid":-1}"#, #"{"type":"wait","xid":1.5}"#, #"{"type":"wait","xid":1e300}"#,
+                    #"{"type":"wait","xid":"12a"}"#, #"{"type":"wait","xid":"１２"}"#, #"{"type":"wait","xid":"18446744073709551616"}"#,
+                    #"{"type":"wait","xid":1,"timeout_ms":0}"#, #"{"type":"wait","xid":1,"timeout_ms":30001}"#,
+                    #"{"type":"wait","xid":1,"timeout_ms":"2s"}"#, #"{"type":"wait","xid":1,"channel":"users"}"#] {
+            #expect(throws: ClientRequest.Invalid.self, "\(bad)") { try parse(bad) }
+        }
+    }
+
     @Test func onlyAuthorizedSubscribersFilterOnPrivateFields() throws {
         let request = Array(#"{"type":"subscribe","channel":"users","where":{"email":"a@b"}}"#.utf8)
         #expect(throws: ClientRequest.Invalid.self) { try ClientRequest.parse(request, authorized: false) }

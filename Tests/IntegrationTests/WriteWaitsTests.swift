@@ -25,7 +25,7 @@ import Testing
             let service = Task { try await waits.run() }
             defer { service.cancel() }
 
-            try await withThrowingTaskGroup(of: WriteWaits.Result.self) { group in
+            try await withThrowingTaskGroup(of: WriteWaitResult.self) { group in
                 for xid in xids { group.addTask { await waits.wait(xid: xid, timeout: .seconds(30)) } }
                 try await Task.sleep(for: .milliseconds(300))  // every waiter registered, each still pending
                 #expect(refreshes.load(ordering: .relaxed) == 0, "nothing settled: nothing to refresh")
@@ -39,6 +39,22 @@ import Testing
             print("1,000 waiters released with \(refreshes.load(ordering: .relaxed)) refreshes")
             #expect(refreshes.load(ordering: .relaxed) <= 5, "shared refreshes, not one a waiter: \(refreshes.load(ordering: .relaxed))")
             #expect(try await f.sql("SELECT count(*) FROM sync.changes WHERE processed_at IS NULL").scalar == "0")
+        }
+    }
+
+    @Test func aCancelledWaitIsAnsweredAtOnceAndForgotten() async throws {
+        try await SyncFixture.with(sync: false) { f in
+            let xid = try await f.sql("WITH u AS (INSERT INTO users (username, email) VALUES ('c', 'c@x') RETURNING id) SELECT pg_current_xact_id()::text FROM u").scalar
+            let waits = WriteWaits(database: f.connector.shared(applicationName: "hacksync-test-wait"), logger: f.logger) {}
+            let service = Task { try await waits.run() }
+            defer { service.cancel() }
+            // Nothing syncs: only the cancellation can end this wait before its 30 s.
+            let waiter = Task { await waits.wait(xid: UInt64(xid!)!, timeout: .seconds(30)) }
+            try await Task.sleep(for: .milliseconds(200))
+            waiter.cancel()
+            #expect(await waiter.value == .cancelled)
+            let another = Task { await waits.wait(xid: UInt64(xid!)!, timeout: .milliseconds(300)) }
+            #expect(await another.value == .timedOut(pendingChanges: true), "the service goes on for the others")
         }
     }
 }

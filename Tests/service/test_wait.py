@@ -1,13 +1,20 @@
 """Read-your-writes: `GET /api/wait?xid=N`, against the real service and
 search server. After a 200, the write is found by a search made at once,
 with no refresh of the caller's own."""
+import asyncio
 import json
+import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
-from conftest import BINARY
+import jsonschema
+import websockets
+import yaml
+
+from conftest import BINARY, receive_json, subscribe
+
+SCHEMAS = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "..", "openapi.yaml")))["components"]["schemas"]
 
 
 def get(service, path, timeout=40):
@@ -78,3 +85,64 @@ def test_hacksync_wait_answers_like_the_endpoint(service):
     assert found(service, "users", {"username": "cli"}) == 1
     bad = subprocess.run([BINARY, "wait", "--xid", "soon", "--url", service.url], capture_output=True, text=True, timeout=60)
     assert bad.returncode not in (0, 1) and "xid" in bad.stderr
+
+
+def test_a_wait_on_the_socket_is_answered_after_the_events_of_the_write(service):
+    # A subscriber edits, then asks on its own socket: the answer comes after
+    # the event of its write, and the write is searchable at once.
+    async def scenario():
+        async with websockets.connect(service.ws) as ws:
+            await subscribe(ws, channel="users")
+            for i in range(20):
+                xid = service.sql(f"WITH u AS (INSERT INTO users (username, email) VALUES ('ws{i}', 'ws{i}@x') RETURNING id) "
+                                  "SELECT pg_current_xact_id() FROM u")
+                request = {"type": "wait", "xid": int(xid), "timeout_ms": 10000}
+                jsonschema.validate(request, SCHEMAS["Wait"])
+                await ws.send(json.dumps(request))
+                seen = []
+                while True:
+                    message = await receive_json(ws)
+                    if message["type"] == "synced":
+                        break
+                    assert message["type"] == "event", message
+                    seen.append(message)
+                jsonschema.validate(message, SCHEMAS["Synced"])
+                assert message["xid"] == int(xid) and message["seq"] >= max(m["seq"] for m in seen), (message, seen)
+                assert any(m["data"]["username"] == f"ws{i}" for m in seen), "the write's own event came first"
+                assert found(service, "users", {"username": f"ws{i}"}) == 1
+    asyncio.run(scenario())
+
+
+def test_waits_on_the_socket_run_beside_other_requests_and_bad_ones_get_errors(service):
+    holder = subprocess.Popen(["psql", service.db_url, "-qAtX", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    async def scenario():
+        async with websockets.connect(service.ws) as ws:
+            # A wait that cannot finish yet does not hold up the requests behind it.
+            xid = service.sql("WITH u AS (INSERT INTO users (username, email) VALUES ('wslate', 'wslate@x') RETURNING id) "
+                              "SELECT pg_current_xact_id() FROM u")
+            await ws.send(json.dumps({"type": "wait", "xid": xid, "timeout_ms": 1500}))  # a string of digits works too
+            await subscribe(ws, channel="projects")
+            for bad in [{"xid": -1}, {"xid": 1.5}, {"xid": "abc"}, {}, {"xid": 1, "timeout_ms": 0},
+                        {"xid": 1, "timeout_ms": 30001}, {"xid": 1, "channel": "users"}]:
+                await ws.send(json.dumps({"type": "wait", **bad}))
+                reply = await receive_json(ws)
+                assert reply["type"] == "error", (bad, reply)
+            timeout = await receive_json(ws, timeout=10)
+            jsonschema.validate(timeout, SCHEMAS["Timeout"])
+            assert timeout == {"type": "timeout", "xid": int(xid), "synced": False, "waiting_for": "sync",
+                               "message": "timed out waiting for changes of the transaction to sync"}, timeout
+            return xid
+
+    try:
+        holder.stdin.write("BEGIN; LOCK TABLE sync.documents IN SHARE MODE; SELECT 'locked';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "locked"
+        xid = asyncio.run(scenario())
+    finally:
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    status, body = get(service, f"/api/wait?xid={xid}&timeout=10s")
+    assert status == 200 and body["synced"] is True, body

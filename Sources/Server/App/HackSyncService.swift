@@ -44,16 +44,17 @@ public struct HackSyncService {
         // holds a transaction or a long scan opens its own per operation.
         let database = PostgresConnector(configuration.databaseURL, logger: logger)
         let eventLog = PostgresEventLog(database.shared(applicationName: "hacksync-events"))
-        let hub = RealtimeHub(configuration: configuration.realtime, log: eventLog, logger: logger)
+        // Read-your-writes (`/api/wait`, and `wait` on `/ws`): every settle
+        // is announced to every instance, and the follower passes it on.
+        let waits = WriteWaits(database: database.shared(applicationName: "hacksync-wait"), logger: logger) {
+            for entity in Entity.allCases { try await client.refresh(indexes.alias(for: entity)) }
+        }
+        let hub = RealtimeHub(configuration: configuration.realtime, log: eventLog, writeWaits: waits, logger: logger)
         // Every instance serves the whole live stream from the event log,
         // whether it leads or waits as a standby; on the leader the engine's
         // settled batches wake the follower.
         let eventsWake = Wakeup()
         var follower = EventFollower(log: eventLog, hub: hub, wake: eventsWake, logger: logger)
-        // Read-your-writes: every settle is announced to every instance, and the follower passes it on.
-        let waits = WriteWaits(database: database.shared(applicationName: "hacksync-wait"), logger: logger) {
-            for entity in Entity.allCases { try await client.refresh(indexes.alias(for: entity)) }
-        }
         follower.afterCatchUp = { waits.settled() }
         let leadership = Leadership(configuration: configuration.leadership, logger: logger)
         let store = PostgresChangeStore(database: database, leadership: leadership)

@@ -20,7 +20,7 @@ struct WaitAPI {
         guard let xid = UInt64(text) else {
             throw OperationError.invalid("xid must be a transaction id as pg_current_xact_id() gives it, got \(jsonQuoted(text))")
         }
-        let timeout = try Self.duration(request.query["timeout"] ?? "2s")
+        let timeout = try request.query["timeout"].map(Self.duration) ?? WriteWaitResult.defaultTimeout
         switch await waits.wait(xid: xid, timeout: timeout) {
         case .synced(let seq):
             return .json(#"{"xid":\#(xid),"synced":true,"seq":\#(seq)}"#)
@@ -28,18 +28,20 @@ struct WaitAPI {
             let message = "timed out waiting for " + (pendingChanges ? "changes of the transaction to sync" : "the index refresh")
             return .json(#"{"error":\#(jsonQuoted(message)),"status":504,"xid":\#(xid),"synced":false,"waiting_for":"\#(pendingChanges ? "sync" : "refresh")"}"#,
                          status: .gatewayTimeout)
+        case .cancelled:
+            return .error(.serviceUnavailable, "the wait ended before an answer (the service is stopping); ask again")
         }
     }
 
-    /// `2s`, `500ms`, `1.5s`: more than zero, at most `WriteWaits.maximumTimeout`.
+    /// `2s`, `500ms`, `1.5s`: more than zero, at most `WriteWaitResult.maximumTimeout`.
     static func duration(_ text: String) throws -> Duration {
         let (number, unit): (Substring, Double) = text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : (Substring(text), 1)
         guard let value = Double(number), value.isFinite, value > 0 else {
             throw OperationError.invalid("timeout is a duration such as 2s or 500ms, got \(jsonQuoted(text))")
         }
         let milliseconds = (value * unit * 1000).rounded(.up)
-        guard milliseconds <= Double(WriteWaits.maximumTimeout / .milliseconds(1)) else {
-            throw OperationError.invalid("timeout is at most \(WriteWaits.maximumTimeout), got \(jsonQuoted(text))")
+        guard milliseconds <= Double(WriteWaitResult.maximumTimeout / .milliseconds(1)) else {
+            throw OperationError.invalid("timeout is at most \(WriteWaitResult.maximumTimeout), got \(jsonQuoted(text))")
         }
         return .milliseconds(Int64(milliseconds))
     }

@@ -2,6 +2,7 @@ import AsyncWakeup
 import Logging
 import Model
 import Postgres
+import Realtime
 import ServiceLifecycle
 import Sync
 
@@ -14,18 +15,7 @@ import Sync
 /// passes it on), one query looks up every xid still waited for; refreshes
 /// are shared by all the waiters they cover. On its own connection, so a
 /// wait never queues behind the sync or the admin API.
-public actor WriteWaits: Service {
-    public enum Result: Equatable, Sendable {
-        /// Synced and searchable; `seq`: the newest event then (every event
-        /// the transaction caused has a seq at or below it).
-        case synced(seq: Int64)
-        /// The timeout passed; `pendingChanges`: some of the transaction's
-        /// changes were not settled yet (otherwise only the refresh was outstanding).
-        case timedOut(pendingChanges: Bool)
-    }
-
-    /// How long a wait may last at most.
-    public static let maximumTimeout: Duration = .seconds(30)
+public actor WriteWaits: Service, WriteWaiting {
 
     let database: ManagedConnection
     let refresh: @Sendable () async throws -> Void
@@ -34,7 +24,7 @@ public actor WriteWaits: Service {
     let recheckEvery: Duration
     private let wake = Wakeup()
     private var book: WaitBook
-    private var waiting: [WaitBook.WaiterID: CheckedContinuation<Result, Never>] = [:]
+    private var waiting: [WaitBook.WaiterID: CheckedContinuation<WriteWaitResult, Never>] = [:]
 
     public init(database: ManagedConnection, refreshInterval: Duration = .milliseconds(200), recheckEvery: Duration = .seconds(1),
                 logger: Logger, refresh: @escaping @Sendable () async throws -> Void) {
@@ -45,14 +35,27 @@ public actor WriteWaits: Service {
         self.refresh = refresh
     }
 
-    /// Waits until the changes of transaction `xid` are searchable, or `timeout`.
-    public func wait(xid: UInt64, timeout: Duration) async -> Result {
-        let deadline = ContinuousClock.now + min(timeout, Self.maximumTimeout)
+    /// Waits until the changes of transaction `xid` are searchable, or
+    /// `timeout`; a cancelled caller is answered `.cancelled` at once and
+    /// forgotten.
+    public func wait(xid: UInt64, timeout: Duration) async -> WriteWaitResult {
+        let deadline = ContinuousClock.now + min(timeout, WriteWaitResult.maximumTimeout)
         let id = book.register(xid: xid, deadline: deadline)
-        return await withCheckedContinuation { continuation in
-            waiting[id] = continuation
-            wake.signal()
+        return await withTaskCancellationHandler {
+            // Runs on the actor before it suspends: the continuation is
+            // stored before a cancellation can be handled.
+            await withCheckedContinuation { continuation in
+                waiting[id] = continuation
+                wake.signal()
+            }
+        } onCancel: {
+            Task { await self.cancel(id) }
         }
+    }
+
+    private func cancel(_ id: WaitBook.WaiterID) {
+        book.cancel(id)
+        waiting.removeValue(forKey: id)?.resume(returning: .cancelled)
     }
 
     /// A batch settled (here or on another instance): look again.
@@ -67,7 +70,7 @@ public actor WriteWaits: Service {
                 await self.wake.wait(until: await self.nextWake())
             }
         }
-        for (_, continuation) in waiting { continuation.resume(returning: .timedOut(pendingChanges: true)) }
+        for (_, continuation) in waiting { continuation.resume(returning: .cancelled) }
         waiting = [:]
     }
 
