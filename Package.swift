@@ -71,6 +71,7 @@ let package = Package(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "Model",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

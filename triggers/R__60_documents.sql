@@ -2,7 +2,9 @@
 -- These read functions are PL/pgSQL so their plans are cached per session
 -- (a SQL function used in FROM is planned again on every call: milliseconds
 -- per batch on the sync's hot path).
--- Their shape must match the index mappings in Sources/Search/IndexMappings.swift.
+-- Their shape must match the document declarations
+-- (Sources/Model/DocumentDeclarations.swift), which the index mappings are
+-- generated from; DeclarationTests check that they do.
 
 CREATE OR REPLACE FUNCTION sync.user_documents(ids bigint[]) RETURNS TABLE (id bigint, doc jsonb)
 LANGUAGE plpgsql STABLE AS $$

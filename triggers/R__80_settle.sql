@@ -13,16 +13,10 @@ BEGIN
         last_seen = now(), resolved_at = NULL, resolution = NULL;
 END $$;
 
--- The fields of a document only authorized subscribers see (users'
--- e-mail): what an event's public view leaves out. NULL: none.
-CREATE OR REPLACE FUNCTION sync.private_fields(doc_entity text) RETURNS text[]
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE doc_entity WHEN 'users' THEN ARRAY['email'] END
-$$;
-
 -- An event as the sync and the realtime hub read it (from a settle, or from
 -- the log for a replay): texts ready for the wire, each with its public view
--- (NULL when the document has no private fields).
+-- (NULL when the document has no private fields: sync.private_fields is
+-- generated from the document declarations, DeclaredSQL.swift).
 CREATE OR REPLACE FUNCTION sync.event_wire(e sync.events,
     OUT seq bigint, OUT entity text, OUT id bigint, OUT op text, OUT at text,
     OUT data text, OUT changed text, OUT previous text,

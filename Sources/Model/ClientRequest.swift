@@ -51,7 +51,7 @@ public enum ClientRequest: Equatable, Sendable {
                     if case .object = value { throw Invalid(message: "\"where\" values are strings, numbers, booleans or null") }
                     if case .array = value { throw Invalid(message: "\"where\" values are strings, numbers, booleans or null") }
                     let field = String(path.split(separator: ".").first ?? "")
-                    if !authorized, Subscription.privateFields[channel]?.contains(field) == true {
+                    if !authorized, DocumentDeclarations.privateFields(channel).contains(field) {
                         throw Invalid(message: "\(jsonQuoted(field)) is a private field; connect with the token to filter on it")
                     }
                 }
@@ -64,7 +64,7 @@ public enum ClientRequest: Equatable, Sendable {
                     guard let field = item.string, !field.isEmpty, !field.contains(".") else {
                         throw Invalid(message: "\"changed\" names top-level fields, as strings (\(item) is not one)")
                     }
-                    if !authorized, Subscription.privateFields[channel]?.contains(field) == true {
+                    if !authorized, DocumentDeclarations.privateFields(channel).contains(field) {
                         throw Invalid(message: "\(jsonQuoted(field)) is a private field; connect with the token to filter on it")
                     }
                     fields.insert(field)

@@ -22,9 +22,6 @@ public struct Subscription: Sendable, Equatable {
         self.changed = changed
     }
 
-    /// Fields only authorized subscribers may see or filter on.
-    public static let privateFields: [Entity: Set<String>] = [.users: ["email"]]
-
     /// Whether an event passes this subscription. `document` is the event's
     /// parsed data (needed only when there is a filter), `changedFields` its
     /// parsed `changed` (needed only for a `changed` subscription; nil when

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Model
 
 /// Applies the SQL files of a directory, Flyway-style:
 /// - `V<n>__<name>.sql` run once each, in version order, recorded in
@@ -15,6 +16,12 @@ public struct Migrator: Sendable {
         public var kind: Kind
         public var sql: String
         public var checksum: String { fnv1a64(sql) }
+
+        public init(name: String, kind: Kind, sql: String) {
+            self.name = name
+            self.kind = kind
+            self.sql = sql
+        }
     }
 
     public static let lockKey: Int64 = 7_261_003
@@ -46,6 +53,22 @@ public struct Migrator: Sendable {
             throw MigrationError(message: "two migrations have version \(version)")
         }
         migrations = versioned.sorted { $0.0 < $1.0 }.map(\.1) + repeatable.sorted { $0.name < $1.name }
+    }
+
+    /// These migrations plus `generated` repeatable ones (SQL made by the
+    /// program rather than read from a file), run in name order among the rest.
+    public func adding(generated: [Migration]) throws -> Migrator {
+        for migration in generated {
+            guard migration.kind == .repeatable, migration.name.hasPrefix("R__") else {
+                throw MigrationError(message: "\(migration.name): a generated migration is repeatable (R__name)")
+            }
+            guard !migrations.contains(where: { $0.name == migration.name }) else {
+                throw MigrationError(message: "\(migration.name) is both a file and generated")
+            }
+        }
+        let versioned = migrations.filter { $0.kind != .repeatable }
+        let repeatable = (migrations.filter { $0.kind == .repeatable } + generated).sorted { $0.name < $1.name }
+        return Migrator(migrations: versioned + repeatable)
     }
 
     /// Applies what is missing or changed; returns the names applied.
@@ -109,14 +132,4 @@ public struct Migrator: Sendable {
 public struct MigrationError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "migration failed: \(message)" }
-}
-
-/// 64-bit FNV-1a, as hex: a content fingerprint, not a security measure.
-func fnv1a64(_ text: String) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    return String(hash, radix: 16)
 }

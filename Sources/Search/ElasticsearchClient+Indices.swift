@@ -1,3 +1,4 @@
+import Model
 import NIOCore
 
 /// Index and alias administration.
@@ -42,6 +43,21 @@ extension ElasticsearchClient {
 
     public func createIndex(_ name: String, definition: String) async throws {
         try await expectSuccess(.PUT, "/\(name)", json: definition)
+    }
+
+    /// The mapping of one index (`dynamic`, `_meta`, `properties`).
+    public func mapping(of index: String) async throws -> JSONValue {
+        let response = try await expectSuccess(.GET, "/\(index)/_mapping")
+        guard let mapping = try JSONValue.parse(response.body.readableBytesView)[index]?["mappings"] else {
+            throw ElasticsearchError(.httpStatus, status: response.status, "GET /\(index)/_mapping: no mappings for \(index)")
+        }
+        return mapping
+    }
+
+    /// Adds properties to an index's mapping (Elasticsearch merges them;
+    /// changing an existing property's type is refused).
+    public func addProperties(_ properties: JSONValue, to index: String) async throws {
+        try await expectSuccess(.PUT, "/\(index)/_mapping", json: #"{"properties":\#(properties)}"#)
     }
 
     public func deleteIndex(_ name: String) async throws {

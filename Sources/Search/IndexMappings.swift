@@ -1,54 +1,65 @@
-/// Index definitions (settings and explicit mappings) for HackSync's three
-/// document kinds. Mappings are `strict`: a document with a field the mapping
-/// does not know is rejected (and dead-lettered) rather than silently widening
-/// the index. Their shape must match the documents built in
-/// triggers/R__60_documents.sql.
+import Model
+
+/// Index definitions (settings and explicit mappings) derived from the
+/// document declarations (`DocumentDeclarations`). Mappings are `strict`: a
+/// document with a field the mapping does not know is rejected (and
+/// dead-lettered) rather than silently widening the index.
+///
+/// Each mapping records in its `_meta` which declaration built it
+/// (`hacksync_declaration`: a hash of the mapping itself), so an index built
+/// from an older declaration, or changed by hand, is recognised.
 public enum IndexMappings {
-    private static let textWithKeyword = #"{"type":"text","fields":{"keyword":{"type":"keyword","ignore_above":256}}}"#
+    /// The key in a mapping's `_meta` that holds `declarationHash`.
+    public static let metaKey = "hacksync_declaration"
 
-    public static let users = """
-    {"settings":{"number_of_shards":1},"mappings":{"dynamic":"strict","properties":{\
-    "id":{"type":"long"},\
-    "username":{"type":"keyword"},\
-    "name":\(textWithKeyword),\
-    "email":{"type":"keyword"},\
-    "bio":{"type":"text"},\
-    "skills":{"type":"keyword"},\
-    "college":\(textWithKeyword),\
-    "hackathons":{"properties":{"id":{"type":"long"},"name":\(textWithKeyword)}},\
-    "project_count":{"type":"integer"}}}}
-    """
+    /// The index definition (settings, mappings, `_meta`) for a declaration.
+    public static func definition(for declaration: DocumentDeclaration) -> String {
+        #"{"settings":{"number_of_shards":1},"mappings":{"dynamic":"strict","_meta":{"\#(metaKey)":"\#(declarationHash(declaration))"},"properties":\#(properties(declaration.fields))}}"#
+    }
 
-    public static let hackathons = """
-    {"settings":{"number_of_shards":1},"mappings":{"dynamic":"strict","properties":{\
-    "id":{"type":"long"},\
-    "name":\(textWithKeyword),\
-    "starts_at":{"type":"date"},\
-    "ends_at":{"type":"date"},\
-    "location":\(textWithKeyword),\
-    "tracks":{"type":"keyword"},\
-    "participant_count":{"type":"integer"},\
-    "project_count":{"type":"integer"}}}}
-    """
+    public static func definition(for entity: Entity) -> String {
+        definition(for: DocumentDeclarations.declaration(entity))
+    }
 
-    public static let projects = """
-    {"settings":{"number_of_shards":1},"mappings":{"dynamic":"strict","properties":{\
-    "id":{"type":"long"},\
-    "name":\(textWithKeyword),\
-    "description":{"type":"text"},\
-    "repo_url":{"type":"keyword"},\
-    "hackathon":{"properties":{"id":{"type":"long"},"name":\(textWithKeyword)}},\
-    "members":{"properties":{"id":{"type":"long"},"username":{"type":"keyword"},"name":\(textWithKeyword)}},\
-    "created_by":{"properties":{"id":{"type":"long"},"username":{"type":"keyword"}}}}}}
-    """
+    /// Names the searchable shape of a declaration: the same for the same
+    /// properties, different as soon as one is added, removed or retyped.
+    public static func declarationHash(_ declaration: DocumentDeclaration) -> String {
+        propertiesHash(declaredProperties(declaration))
+    }
 
-    /// The definition for an entity name (`users`, `hackathons`, `projects`).
-    public static func definition(for entity: String) -> String? {
-        switch entity {
-        case "users": return users
-        case "hackathons": return hackathons
-        case "projects": return projects
-        default: return nil
+    /// The hash of a `properties` object, whatever the order of its keys
+    /// (the cluster answers them sorted).
+    public static func propertiesHash(_ properties: JSONValue) -> String {
+        fnv1a64(properties.description)
+    }
+
+    /// The declaration's `properties`, parsed.
+    public static func declaredProperties(_ declaration: DocumentDeclaration) -> JSONValue {
+        // Generated here from names and fixed texts: always valid JSON.
+        try! JSONValue.parse(properties(declaration.fields))
+    }
+
+    /// The `properties` object for fields, in declaration order.
+    static func properties(_ fields: [DocumentDeclaration.Field]) -> String {
+        "{" + fields.map { "\(jsonQuoted($0.name)):\(property($0.source))" }.joined(separator: ",") + "}"
+    }
+
+    private static func property(_ source: DocumentDeclaration.Source) -> String {
+        switch source {
+        case .column(_, let type): field(type)
+        case .one(_, _, let fields), .many(_, _, let fields): #"{"properties":\#(properties(fields))}"#
+        case .count: field(.integer)
+        }
+    }
+
+    private static func field(_ type: DocumentDeclaration.SearchType) -> String {
+        switch type {
+        case .keyword: #"{"type":"keyword"}"#
+        case .text: #"{"type":"text"}"#
+        case .textWithKeyword: #"{"type":"text","fields":{"keyword":{"type":"keyword","ignore_above":256}}}"#
+        case .long: #"{"type":"long"}"#
+        case .integer: #"{"type":"integer"}"#
+        case .date: #"{"type":"date"}"#
         }
     }
 }

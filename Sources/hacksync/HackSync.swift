@@ -67,7 +67,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try common.makeLogger("hacksync.migrate")
-        let migrator = try Migrator(directory: try locateMigrations(explicit: migrations))
+        let migrator = try DeclaredSQL.migrator(directory: try locateMigrations(explicit: migrations))
         let applied = try await PostgresConnection.withConnection(try common.resolvedDatabaseURL(), applicationName: "hacksync-migrate", logger: logger) {
             try await migrator.migrate($0, logger: logger)
         }

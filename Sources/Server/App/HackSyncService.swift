@@ -92,9 +92,9 @@ public struct HackSyncService {
                 operations: Operations(
                     database: database, indexGuard: indexGuard, reconciler: reconciler, maintenance: maintenance.status, logger: logger),
                 status: StatusAPI(database: admin, statistics: statistics, indexes: indexes, hub: hub,
-                                  leadership: leadership, replication: replication, logger: logger),
+                                  leadership: leadership, replication: replication, drift: indexGuard.drift, logger: logger),
                 metrics: MetricsEndpoint(registry: metrics, database: admin, hub: hub, leadership: leadership,
-                                         replication: replication, logger: logger),
+                                         replication: replication, drift: indexGuard.drift, logger: logger),
                 waits: waits,
                 logger: logger),
             logger: logger, onBound: onHTTPBound)

@@ -1,6 +1,7 @@
 import HTTP
 import Logging
 import Metrics
+import Model
 import NIOCore
 import NIOHTTP1
 import Postgres
@@ -13,11 +14,13 @@ import Synchronization
 /// recorded (docs synced, errors, lag and bulk histograms), with the values
 /// that live elsewhere read at scrape time: changes captured (the change
 /// log's identity), backlog and open dead letters (one query), WebSocket
-/// connections and messages sent (the hub), and whether this instance leads.
+/// connections and messages sent (the hub), whether this instance leads,
+/// and which index mappings drifted from their declaration.
 public final class MetricsEndpoint: Sendable {
     let registry: PrometheusCollectorRegistry
     let database: ManagedConnection
     let hub: RealtimeHub?
+    let drift: MappingDrift
     let leadership: Leadership?
     let replication: ReplicationMonitor
     let logger: Logger
@@ -27,8 +30,10 @@ public final class MetricsEndpoint: Sendable {
     private let exportedSlots = Mutex<Set<String>>([])
 
     public init(registry: PrometheusCollectorRegistry, database: ManagedConnection, hub: RealtimeHub?,
-                leadership: Leadership? = nil, replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
+                leadership: Leadership? = nil, replication: ReplicationMonitor = ReplicationMonitor(),
+                drift: MappingDrift = MappingDrift(), logger: Logger) {
         self.registry = registry
+        self.drift = drift
         self.leadership = leadership
         self.replication = replication
         self.database = database
@@ -85,6 +90,11 @@ public final class MetricsEndpoint: Sendable {
         if let leadership {
             // 1 on the instance that syncs, 0 on a standby.
             Gauge(label: "hacksync_leader").record(leadership.role == .leader ? 1 : 0)
+        }
+        let drifted = drift.current
+        for entity in Entity.allCases {
+            // 1 while the index's mapping differs from the declaration it was built from.
+            Gauge(label: "hacksync_index_mapping_drift", dimensions: [("index", entity.rawValue)]).record(drifted[entity] == nil ? 0 : 1)
         }
         if let hub {
             Gauge(label: "hacksync_ws_connections").record(hub.connectionCount)

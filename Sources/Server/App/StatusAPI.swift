@@ -17,14 +17,18 @@ public struct StatusAPI: Sendable {
     let leadership: Leadership?
     let database: ManagedConnection
     let replication: ReplicationMonitor
+    /// Index mappings changed by hand (a readiness reason until repaired).
+    let drift: MappingDrift
     /// Elasticsearch's cluster health, asked at most once a second however
     /// many pollers there are (under bulk load one call took up to 1 s).
     let search: RecentValue<Status.SearchState>
     let logger: Logger
 
     public init(database: ManagedConnection, statistics: SyncStatistics, indexes: SearchIndexes, hub: RealtimeHub?,
-                leadership: Leadership? = nil, replication: ReplicationMonitor = ReplicationMonitor(), logger: Logger) {
+                leadership: Leadership? = nil, replication: ReplicationMonitor = ReplicationMonitor(),
+                drift: MappingDrift = MappingDrift(), logger: Logger) {
         self.leadership = leadership
+        self.drift = drift
         self.replication = replication
         self.search = RecentValue(maxAge: .seconds(1)) { [indexes] in await Self.searchHealth(indexes) }
         self.statistics = statistics
@@ -48,7 +52,7 @@ public struct StatusAPI: Sendable {
     // MARK: - /readyz
 
     /// 200 when Postgres and Elasticsearch both answer and the listener is
-    /// LISTENing; 503 with the reasons.
+    /// LISTENing and no index mapping drifted from its declaration; 503 with the reasons.
     func readiness() async -> HTTPResponse {
         async let postgres: String? = {
             do {
@@ -66,6 +70,7 @@ public struct StatusAPI: Sendable {
         }()
         var reasons = [await postgres, await searchProblem].compactMap { $0 }
         if !statistics.snapshot.listening { reasons.append("not listening to Postgres notifications (yet)") }
+        reasons += drift.current.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value); a reindex replaces it" }
         struct Readiness: Encodable { var ready: Bool; var reasons: [String] }
         let body = Readiness(ready: reasons.isEmpty, reasons: reasons)
         return (try? AdminJSON.response(body, status: reasons.isEmpty ? .ok : .serviceUnavailable))
@@ -220,24 +225,20 @@ public struct StatusAPI: Sendable {
 
     /// Full-text fields searched per index. Users' e-mail is never searched
     /// and is returned only with the private token.
-    static let searchFields: [Entity: [String]] = [
-        .users: ["username", "name", "bio", "skills", "college", "hackathons.name"],
-        .hackathons: ["name", "location", "tracks"],
-        .projects: ["name", "description", "hackathon.name", "members.name", "members.username"],
-    ]
-
     func search(_ request: AdminRequest) async throws -> HTTPResponse {
         guard let name = request.http.query["index"], let entity = Entity(rawValue: name) else {
             throw OperationError.invalid("index must be one of users, hackathons, projects")
         }
+        let declaration = DocumentDeclarations.declaration(entity)
         let size = try request.integer("size", default: 10, maximum: 100)
         let text = request.http.query["q"] ?? ""
         let query = text.isEmpty
             ? #"{"match_all":{}}"#
-            : #"{"multi_match":{"query":\#(jsonQuoted(text)),"fields":[\#(Self.searchFields[entity]!.map(jsonQuoted).joined(separator: ","))]}}"#
+            : #"{"multi_match":{"query":\#(jsonQuoted(text)),"fields":[\#(declaration.searchedPaths.map(jsonQuoted).joined(separator: ","))]}}"#
         let token = HTTPRequest.bearerToken(in: request.http.headers) ?? request.http.query["token"]
         let showPrivate = hub?.isAuthorized(token: token) ?? false
-        let source = entity == .users && !showPrivate ? #","_source":{"excludes":["email"]}"# : ""
+        let hidden = showPrivate ? [] : declaration.privateFields.sorted()
+        let source = hidden.isEmpty ? "" : #","_source":{"excludes":[\#(hidden.map(jsonQuoted).joined(separator: ","))]}"#
         let body = #"{"size":\#(size),"query":\#(query)\#(source)}"#
         let response = try await indexes.client.expectSuccess(.POST, "/\(indexes.alias(for: entity))/_search", json: body)
         let result = try JSONValue.parse(response.text)

@@ -136,9 +136,7 @@ public struct IndexBuilder: Sendable {
         case .reindex:
             index = job.targetIndex
             if try await !client.indexExists(index) {
-                guard let definition = IndexMappings.definition(for: job.entity.rawValue) else {
-                    preconditionFailure("no mappings for \(job.entity)")
-                }
+                let definition = IndexMappings.definition(for: job.entity)
                 try await client.createIndex(index, definition: definition)
             }
         }

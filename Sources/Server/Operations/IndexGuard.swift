@@ -12,7 +12,14 @@ import Sync
 ///   deleted) is re-created at once, and a rebuild job refills its index;
 /// - an index whose document count collapsed (under half of what the sync
 ///   wrote) is rebuilt in place;
-/// - an unfinished index job whose runner died is resumed from its checkpoint.
+/// - an unfinished index job whose runner died is resumed from its checkpoint;
+/// - an index built from another document declaration (a field added,
+///   removed or retyped) is replaced by a reindex when the service starts:
+///   the declaration's new properties are first added to the live index, so
+///   the live sync's documents fit it until the alias swaps;
+/// - an index whose mapping was changed by hand is reported (`MappingDrift`)
+///   and replaced by a reindex (once per process: a mapping that drifts
+///   again is left reported).
 ///
 /// It also starts index jobs on request (admin API) and owns index creation
 /// for the sync engine, so an index is never created without being refilled.
@@ -22,21 +29,31 @@ public actor IndexGuard: Service {
     let indexes: SearchIndexes
     let builder: IndexBuilder
     let logger: Logger
+    public nonisolated let drift: MappingDrift
     /// How often aliases are checked.
-    public var checkInterval: Duration = .seconds(1)
+    let checkInterval: Duration
     /// Every this many checks, document counts and orphaned jobs too.
     public var deepCheckEvery = 10
 
     private var running: [Entity: Task<Void, Never>] = [:]
-    private var ensuring: Task<[Entity], any Error>?
+    private var ensuring: Task<Void, any Error>?
+    /// Whether the mappings were checked since start: only that first
+    /// check acts on a changed declaration (after it, a different one is
+    /// another instance's, deployed later: not ours to undo).
+    private var mappingsChecked = false
+    /// Document kinds whose drift this process repaired already.
+    private var driftRepaired: Set<Entity> = []
 
     /// The guard's checks share one connection; each index job it starts
     /// opens its own.
-    public init(database connector: PostgresConnector, client: ElasticsearchClient, indexes: SearchIndexes, logger: Logger) {
+    public init(database connector: PostgresConnector, client: ElasticsearchClient, indexes: SearchIndexes,
+                drift: MappingDrift = MappingDrift(), checkInterval: Duration = .seconds(1), logger: Logger) {
         self.database = connector.shared(applicationName: "hacksync-guard")
+        self.checkInterval = checkInterval
         self.client = client
         self.indexes = indexes
         self.builder = IndexBuilder(database: connector, client: client, indexes: indexes, logger: logger)
+        self.drift = drift
         self.logger = logger
     }
 
@@ -45,8 +62,9 @@ public actor IndexGuard: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await checkAliases()
-                if tick % deepCheckEvery == 0 {
+                if tick % deepCheckEvery == 0 || !mappingsChecked {
                     try await resumeOrphanedJobs()
+                    try await checkMappings()
                     try await checkCounts()
                 }
             } catch {
@@ -63,17 +81,33 @@ public actor IndexGuard: Service {
     }
 
     /// Makes sure every alias exists; a created (empty) index is refilled.
-    /// Concurrent callers share one attempt.
+    /// Concurrent callers share one attempt. The first call also compares
+    /// the mappings with the declarations (the sync calls it before its
+    /// first write).
     public func ensureIndexes() async throws {
         if let ensuring {
-            _ = try await ensuring.value
+            try await ensuring.value
             return
         }
-        let task = Task { [indexes] in try await indexes.ensure() }
+        let task = Task { try await self.ensureOnce() }
         ensuring = task
         defer { ensuring = nil }
-        for entity in try await task.value {
+        try await task.value
+    }
+
+    private func ensureOnce() async throws {
+        for entity in try await indexes.ensure() {
             startJob(entity, mode: .rebuild, reason: "the index was missing and was created empty")
+        }
+        // Before the sync's first write: a live index from an older
+        // declaration gets the new fields, so no document of the new shape
+        // is refused while its replacement is built.
+        if !mappingsChecked {
+            do {
+                try await checkMappings()
+            } catch {
+                logger.warning("could not compare the index mappings with the declarations; retrying", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -126,6 +160,52 @@ public actor IndexGuard: Service {
                 [IndexBuilder.jobLockClass, entity.rawValue]).scalar
             if held == "t" { continue }
             startJob(entity, mode: mode, reason: row.string(2) ?? "resumed")
+        }
+    }
+
+    /// Compares each live index's mapping with its declaration (`MappingCheck`).
+    private func checkMappings() async throws {
+        let unfinished = Set(try await query("SELECT entity FROM sync.index_jobs WHERE finished_at IS NULL").rows.compactMap { $0.string(0) })
+        let atStart = !mappingsChecked
+        for entity in Entity.allCases where running[entity] == nil && !unfinished.contains(entity.rawValue) {
+            guard let index = try await client.aliasTargets(indexes.alias(for: entity)).first else { continue }
+            let declaration = DocumentDeclarations.declaration(entity)
+            let live = try await client.mapping(of: index)
+            switch MappingCheck.verdict(live: live, declaration: declaration) {
+            case .current:
+                drift.clear(entity)
+            case .declarationChanged(let builtFrom):
+                drift.clear(entity)
+                guard atStart else { continue }
+                try await bridge(index, live: live, declaration: declaration)
+                startJob(entity, mode: .reindex, reason: "the document declaration changed: \(index) was built from "
+                         + (builtFrom.map { "declaration \($0)" } ?? "an unrecorded declaration")
+                         + ", the service declares \(IndexMappings.declarationHash(declaration))")
+            case .drifted:
+                let problem = "the mapping of \(index) was changed by hand: it differs from the declaration it was built from"
+                if drift.current[entity] == nil { logger.warning("search mapping drift", metadata: ["index": "\(index)", "problem": "\(problem)"]) }
+                drift.report(entity, problem)
+                guard !driftRepaired.contains(entity) else { continue }
+                driftRepaired.insert(entity)
+                try await bridge(index, live: live, declaration: declaration)
+                startJob(entity, mode: .reindex, reason: "repairing mapping drift: \(problem)")
+            }
+        }
+        mappingsChecked = true
+    }
+
+    /// Adds the declared properties the live index lacks, so the live sync's
+    /// documents fit it while its replacement is built. A property whose
+    /// type changed cannot be added; its documents fit once the alias swaps.
+    private func bridge(_ index: String, live: JSONValue, declaration: DocumentDeclaration) async throws {
+        guard let missing = MappingCheck.missing(declared: IndexMappings.declaredProperties(declaration),
+                                                 live: live["properties"] ?? .object([:])) else { return }
+        do {
+            try await client.addProperties(missing, to: index)
+            logger.notice("added the declaration's new fields to the live index until its replacement is ready",
+                          metadata: ["index": "\(index)", "fields": "\(missing.object?.keys.sorted() ?? [])"])
+        } catch {
+            logger.warning("could not add the new fields to the live index", metadata: ["index": "\(index)", "error": "\(error)"])
         }
     }
 

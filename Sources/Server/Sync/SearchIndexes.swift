@@ -38,9 +38,7 @@ public struct SearchIndexes: Sendable {
         if let current = try await client.aliasTargets(alias).first { return (current, false) }
         try await removeStrayIndex(named: alias)
         let name = try await nextIndexName(entity)
-        guard let definition = IndexMappings.definition(for: entity.rawValue) else {
-            preconditionFailure("no mappings for \(entity)")
-        }
+        let definition = IndexMappings.definition(for: entity)
         do {
             try await client.createIndex(name, definition: definition)
         } catch let error as ElasticsearchError where error.status == 400 {

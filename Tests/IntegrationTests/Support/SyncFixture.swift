@@ -78,7 +78,7 @@ final class SyncFixture: @unchecked Sendable {
         }
         let databaseURL = try replacingDatabase(in: adminURL, with: name)
         let db = try await PostgresConnection.connect(databaseURL, applicationName: "hacksync-test", logger: logger)
-        try await Migrator(directory: TestEnvironment.triggers).migrate(db, logger: logger)
+        try await DeclaredSQL.migrator(directory: TestEnvironment.triggers).migrate(db, logger: logger)
         let es = ElasticsearchClient(url: try ElasticsearchURL(esURL), http: ElasticsearchClient.sharedHTTPClient, logger: logger)
         let fixture = SyncFixture(adminURL: adminURL, databaseName: name, databaseURL: databaseURL, elasticsearchURL: esURL,
                                   prefix: "t\(suffix)_", db: db, es: es, logger: logger)
