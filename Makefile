@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-scale bench-headofline bench-throughput bench-wait deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-scale bench-headofline bench-throughput bench-wait bench-changed deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -53,6 +53,10 @@ bench-headofline: deps
 WRITES ?= 200
 bench-wait: deps
 	@scripts/bench-wait.sh $(WRITES)
+
+# What computing `changed`/`previous` costs the sync, with and without: make bench-changed [ROUNDS=3]
+bench-changed: deps
+	@scripts/bench-changed.sh $(ROUNDS)
 
 # Mixed writes at rising rates against 3 million documents, the in-memory search server
 # and a null one: make bench-throughput [USERS=… PROJECTS=…] (RATES, STEP, PROFILE=1: see the script)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A search server that accepts every write and keeps none: the Elasticsearch
 REST calls an index build makes (aliases, index create/delete, _bulk,
-_refresh, _count), answered from a few dictionaries. For benchmarks only:
+_refresh, _count, _mapping), answered from a few dictionaries. For benchmarks only:
 it takes the search cluster out of a measurement, so that what HackSync and
 Postgres can do shows on its own (scripts/bench-scale.sh). Loopback only.
 
@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 lock = threading.Lock()
 indexes = {}   # name -> ids of the documents it holds (nothing else is kept)
 aliases = {}   # alias -> set of index names
+mappings = {}  # index -> its mapping (the index guard compares it with the declarations)
 
 
 def resolve(name):
@@ -69,6 +70,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {index: {"aliases": {m.group(1): {}}} for index in targets})
             if m := re.fullmatch(r"/([^/]*)\*/_settings", path):
                 return self.reply(200, {i: {"settings": {}} for i in indexes if i.startswith(m.group(1))})
+            if m := re.fullmatch(r"/([^/]+)/_mapping", path):
+                targets = resolve(m.group(1))
+                if not targets:
+                    return self.missing(m.group(1))
+                return self.reply(200, {i: {"mappings": mappings.get(i, {})} for i in targets})
             if m := re.fullmatch(r"/([^/]+)/_count", path):
                 targets = resolve(m.group(1))
                 if not targets:
@@ -77,10 +83,17 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(400, {"error": f"null search server: GET {path} is not implemented", "status": 400})
 
     def do_PUT(self):
-        self.body()
+        body = json.loads(self.body() or b"{}")
         name = self.path.strip("/").split("?")[0]
         with lock:
+            if name.endswith("/_mapping"):
+                index = name.rsplit("/", 1)[0]
+                if index not in indexes:
+                    return self.missing(index)
+                mappings.setdefault(index, {}).setdefault("properties", {}).update(body.get("properties", {}))
+                return self.reply(200, {"acknowledged": True})
             indexes.setdefault(name, set())
+            mappings[name] = body.get("mappings", {})
         self.reply(200, {"acknowledged": True, "index": name})
 
     def do_DELETE(self):
@@ -89,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
             if name not in indexes:
                 return self.missing(name)
             del indexes[name]
+            mappings.pop(name, None)
             for targets in aliases.values():
                 targets.discard(name)
         self.reply(200, {"acknowledged": True})
