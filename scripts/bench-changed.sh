@@ -11,11 +11,7 @@ PROJECTS=${3:-40000}
 BENCH_SEED_ARGS="--users 0 --projects 0 --hackathons 0"
 source "$(dirname "$0")/bench-env.sh"
 
-NULL_PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-python3 bench/scale/null_search.py "$NULL_PORT" &
-SERVE_PID=$!  # stopped on exit by bench-env.sh
-NULL_URL=http://127.0.0.1:$NULL_PORT
-for _ in $(seq 1 50); do curl -sf "$NULL_URL/" >/dev/null && break; sleep 0.1; done
+start_null_search
 ELASTICSEARCH_URL=$NULL_URL .build/release/hacksync reindex --log-level warning >/dev/null
 .build/release/hacksync seed --bulk --users "$USERS" --projects "$PROJECTS" --hackathons 200 --log-level warning
 

@@ -30,3 +30,15 @@ wait_for_drain() {
         sleep 0.2
     done
 }
+
+# Starts the search server that keeps nothing (bench/scale/null_search.py)
+# on a free loopback port: sets NULL_URL and NULL_PID; stopped on exit.
+start_null_search() {
+    local port
+    port=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+    python3 bench/scale/null_search.py "$port" &
+    NULL_PID=$!
+    SERVE_PID=$NULL_PID  # stopped on exit by bench_cleanup
+    NULL_URL=http://127.0.0.1:$port
+    for _ in $(seq 1 50); do curl -sf "$NULL_URL/" >/dev/null && break; sleep 0.1; done
+}

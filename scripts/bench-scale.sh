@@ -62,12 +62,9 @@ if [ -z "${SKIP_PHASE1:-}" ]; then
 fi
 
 echo "== phase 2: a search server that keeps nothing"
-NULL_PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-python3 bench/scale/null_search.py "$NULL_PORT" &
-search_pid=$!
-SERVE_PID=$search_pid  # stopped on exit by bench-env.sh
-export ELASTICSEARCH_URL=http://127.0.0.1:$NULL_PORT
-for _ in $(seq 1 50); do curl -sf "$ELASTICSEARCH_URL/" >/dev/null && break; sleep 0.1; done
+start_null_search
+search_pid=$NULL_PID
+export ELASTICSEARCH_URL=$NULL_URL
 reindex hackathons null
 reindex users null
 

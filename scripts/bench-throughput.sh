@@ -22,12 +22,7 @@ DRAIN=${DRAIN:-30}
 BENCH_SEED_ARGS="--users 0 --projects 0 --hackathons 0"
 source "$(dirname "$0")/bench-env.sh"
 
-NULL_PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-python3 bench/scale/null_search.py "$NULL_PORT" &
-NULL_PID=$!
-SERVE_PID=$NULL_PID  # stopped on exit by bench-env.sh
-NULL_URL=http://127.0.0.1:$NULL_PORT
-for _ in $(seq 1 50); do curl -sf "$NULL_URL/" >/dev/null && break; sleep 0.1; done
+start_null_search
 
 # Empty indexes behind their aliases, in both servers.
 .build/release/hacksync reindex --log-level warning >/dev/null

@@ -2,6 +2,7 @@
 search server. After a 200, the write is found by a search made at once,
 with no refresh of the caller's own."""
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -53,23 +54,29 @@ def test_nothing_captured_is_synced_at_once_and_bad_requests_are_refused(service
         assert status == 400 and "error" in body, (query, status, body)
 
 
-def test_a_write_the_sync_cannot_settle_yet_times_out_with_504_then_syncs(service):
-    # Hold the table a settle writes to (as a stalled settle would find it):
-    # the sync writes the document but cannot mark its change processed.
+@contextlib.contextmanager
+def settles_held(service):
+    """Holds the table a settle writes to, as a stalled settle would find it:
+    the sync writes documents but cannot mark their changes processed."""
     holder = subprocess.Popen(["psql", service.db_url, "-qAtX", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         holder.stdin.write("BEGIN; LOCK TABLE sync.documents IN SHARE MODE; SELECT 'locked';\n")
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "locked"
-        xid = service.sql("WITH u AS (INSERT INTO users (username, email) VALUES ('late', 'late@x') RETURNING id) "
-                          "SELECT pg_current_xact_id() FROM u")
-        status, body = get(service, f"/api/wait?xid={xid}&timeout=500ms")
-        assert status == 504 and body["synced"] is False and body["waiting_for"] == "sync", body
+        yield
     finally:
         holder.stdin.write("COMMIT;\n")
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def test_a_write_the_sync_cannot_settle_yet_times_out_with_504_then_syncs(service):
+    with settles_held(service):
+        xid = service.sql("WITH u AS (INSERT INTO users (username, email) VALUES ('late', 'late@x') RETURNING id) "
+                          "SELECT pg_current_xact_id() FROM u")
+        status, body = get(service, f"/api/wait?xid={xid}&timeout=500ms")
+        assert status == 504 and body["synced"] is False and body["waiting_for"] == "sync", body
     status, body = get(service, f"/api/wait?xid={xid}&timeout=10s")
     assert status == 200 and body["synced"] is True, body
     assert found(service, "users", {"username": "late"}) == 1
@@ -114,9 +121,6 @@ def test_a_wait_on_the_socket_is_answered_after_the_events_of_the_write(service)
 
 
 def test_waits_on_the_socket_run_beside_other_requests_and_bad_ones_get_errors(service):
-    holder = subprocess.Popen(["psql", service.db_url, "-qAtX", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
     async def scenario():
         async with websockets.connect(service.ws) as ws:
             # A wait that cannot finish yet does not hold up the requests behind it.
@@ -135,14 +139,7 @@ def test_waits_on_the_socket_run_beside_other_requests_and_bad_ones_get_errors(s
                                "message": "timed out waiting for changes of the transaction to sync"}, timeout
             return xid
 
-    try:
-        holder.stdin.write("BEGIN; LOCK TABLE sync.documents IN SHARE MODE; SELECT 'locked';\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "locked"
+    with settles_held(service):
         xid = asyncio.run(scenario())
-    finally:
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(timeout=10)
     status, body = get(service, f"/api/wait?xid={xid}&timeout=10s")
     assert status == 200 and body["synced"] is True, body
