@@ -1,5 +1,5 @@
 -- For the benchmark only: a row-level version of the users capture trigger,
--- to compare against the statement-level one in triggers/R__10_users.sql.
+-- to compare against the statement-level one generated for users (DeclaredCapture.swift).
 -- Same change rows and wake-up, one INSERT per row instead of per statement.
 CREATE OR REPLACE FUNCTION sync.bench_capture_users_row() RETURNS trigger
 LANGUAGE plpgsql AS $$

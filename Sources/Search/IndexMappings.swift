@@ -6,7 +6,7 @@ import Model
 /// dead-lettered) rather than silently widening the index.
 ///
 /// Each mapping records in its `_meta` which declaration built it
-/// (`hacksync_declaration`: a hash of the mapping itself), so an index built
+/// (`hacksync_declaration`: a hash of its properties), so an index built
 /// from an older declaration, or changed by hand, is recognised.
 public enum IndexMappings {
     /// The key in a mapping's `_meta` that holds `declarationHash`.
@@ -28,9 +28,20 @@ public enum IndexMappings {
     }
 
     /// The hash of a `properties` object, whatever the order of its keys
-    /// (the cluster answers them sorted).
+    /// (the cluster answers them sorted) and whether an object field says
+    /// `"type":"object"` (implied by its `properties`; a cluster may add it).
     public static func propertiesHash(_ properties: JSONValue) -> String {
-        fnv1a64(properties.description)
+        fnv1a64(canonical(properties).description)
+    }
+
+    private static func canonical(_ properties: JSONValue) -> JSONValue {
+        guard case .object(let fields) = properties else { return properties }
+        return .object(fields.mapValues { property in
+            guard case .object(var attributes) = property, let inner = attributes["properties"] else { return property }
+            if attributes["type"] == .string("object") { attributes["type"] = nil }
+            attributes["properties"] = canonical(inner)
+            return .object(attributes)
+        })
     }
 
     /// The declaration's `properties`, parsed.

@@ -74,6 +74,14 @@ import Testing
         byHand["properties"] = .object(properties)
         #expect(MappingCheck.verdict(live: .object(byHand), declaration: new) == .drifted)
         #expect(MappingCheck.verdict(live: .object(byHand), declaration: old) == .drifted)
+
+        // A cluster that spells out the implied `"type":"object"` has not changed anything.
+        guard case .object(var spelledOut) = try built(new), case .object(var fields) = spelledOut["properties"]!,
+              case .object(var members) = fields["members"]! else { Issue.record("members"); return }
+        members["type"] = .string("object")
+        fields["members"] = .object(members)
+        spelledOut["properties"] = .object(fields)
+        #expect(MappingCheck.verdict(live: .object(spelledOut), declaration: new) == .current)
     }
 
     @Test func whatALiveIndexLacksIncludesNestedFieldsAndNothingItHas() throws {
@@ -107,15 +115,31 @@ import Testing
         #expect(DeclaredSQL.privateFields([DocumentDeclarations.projects]).contains("SELECT NULL::text[]"))
     }
 
+    @Test func aDeclarationTheGeneratorCannotWriteIsRefusedWithItsReason() throws {
+        var bad = DocumentDeclarations.projects
+        bad.fields.append(.column("github-url", .keyword))
+        #expect(throws: DeclaredSQL.Invalid.self) { try DeclaredSQL.sql([bad]) }
+        bad = DocumentDeclarations.projects
+        bad.fields.append(.column("name", .text))
+        #expect(throws: DeclaredSQL.Invalid.self) { try DeclaredSQL.sql([bad]) }
+        bad = DocumentDeclarations.projects
+        bad.fields.append(.one("owner", table: "users", foreignKey: "created_by", [.count("projects", table: "projects", foreignKey: "x")]))
+        #expect(throws: DeclaredSQL.Invalid.self) { try DeclaredSQL.sql([bad]) }
+        bad = DocumentDeclarations.users
+        bad.fields.removeAll { $0.name == "id" }
+        #expect(throws: DeclaredSQL.Invalid.self) { try DeclaredSQL.sql([bad]) }
+        #expect(try DeclaredSQL.sql(Entity.allCases.map(DocumentDeclarations.declaration)).contains("sync.projects_documents(ids bigint[])"))
+    }
+
     @Test func theGeneratedMigrationRunsInNameOrderAmongTheFiles() throws {
         let files = Migrator(migrations: [
             .init(name: "V001__schema.sql", kind: .versioned(1), sql: ""),
             .init(name: "R__00_common.sql", kind: .repeatable, sql: ""),
             .init(name: "R__80_settle.sql", kind: .repeatable, sql: ""),
         ])
-        let migrator = try files.adding(generated: [DeclaredSQL.migration()])
+        let migrator = try files.adding(generated: [try DeclaredSQL.migration()])
         #expect(migrator.migrations.map(\.name) == ["V001__schema.sql", "R__00_common.sql", DeclaredSQL.name, "R__80_settle.sql"])
-        #expect(throws: MigrationError.self) { try migrator.adding(generated: [DeclaredSQL.migration()]) }
+        #expect(throws: MigrationError.self) { try migrator.adding(generated: [try DeclaredSQL.migration()]) }
         #expect(throws: MigrationError.self) { try files.adding(generated: [.init(name: "V9__x.sql", kind: .versioned(9), sql: "")]) }
     }
 }

@@ -123,56 +123,72 @@ import Testing
         }
     }
 
-    @Test func anIndexFromAnOlderDeclarationIsReplacedWhileWritesAndSearchesGoOn() async throws {
+    /// The issue's walk-through: a field added to a temporary copy of the
+    /// declarations (and its column to the table), one migrate, and the
+    /// service started again against the existing index. The new field
+    /// reaches every document, nothing is dead-lettered, searches are
+    /// answered throughout, and the alias swaps once.
+    @Test func aFieldAddedToTheDeclarationsReachesEveryDocumentWithoutDowntime() async throws {
         try await SyncFixture.with(sync: false) { f in
-            // The live index was built before `description` was declared.
-            var older = DocumentDeclarations.projects
-            older.fields.removeAll { $0.name == "description" }
-            let alias = f.indexes.alias(for: .projects)
-            let current = try await f.es.aliasTargets(alias)
-            let oldIndex = try await f.indexes.nextIndexName(.projects)
-            try await f.es.createIndex(oldIndex, definition: IndexMappings.definition(for: older))
-            try await f.es.moveAlias(alias, to: oldIndex, removingFrom: current)
-            for index in current { try await f.es.deleteIndex(index) }
-
+            // Before: the index as the shipped declarations built it, full.
             let ada = try await f.insertUser("ada")
             let hackathon = try await f.insertHackathon("HackWeek")
             for i in 0..<300 { _ = try await f.insertProject("P\(i)", hackathon: hackathon, createdBy: ada, members: [ada]) }
-            try await f.sql("UPDATE projects SET description = 'about ' || name")
+            let builder = IndexBuilder(database: f.connector, client: f.es, indexes: f.indexes, logger: f.logger)
+            for entity in Entity.allCases { try await builder.run(entity, mode: .rebuild, reason: "before") }
+            try await f.sql("UPDATE sync.changes SET processed_at = now()")
+            let jobsBefore = try await f.sql("SELECT coalesce(max(id), 0) FROM sync.index_jobs").rows[0].int64(0)!
+            let alias = f.indexes.alias(for: .projects)
+            let oldIndex = try #require(try await f.es.aliasTargets(alias).first)
+
+            // The edit: a column, and one field in a copy of the declarations.
+            try await f.sql("ALTER TABLE projects ADD COLUMN github_url text")
+            try await f.sql("UPDATE projects SET github_url = 'https://github.com/hacksync/' || id")
+            var projects = DocumentDeclarations.projects
+            projects.fields.append(.column("github_url", .keyword))
+            let declarations = [DocumentDeclarations.users, DocumentDeclarations.hackathons, projects]
+            #expect(try await DeclaredSQL.migrator(directory: TestEnvironment.triggers, declarations: declarations)
+                .migrate(f.db, logger: f.logger) == [DeclaredSQL.name])
 
             // Searches all along; every one must be answered.
-            let searches = Atomic(0), failed = Atomic(0)
+            let searches = Atomic(0), failed = Atomic(0), searching = Atomic(true)
             let searcher = Task {
-                while !Task.isCancelled {
-                    let response = try? await f.es.send(.POST, "/\(alias)/_search", body: .init(string: #"{"size":1}"#))
+                while searching.load(ordering: .relaxed) {
+                    let response = try? await f.es.send(.POST, "/\(alias)/_search", body: ByteBuffer(string: #"{"size":1}"#), timeout: .seconds(10))
                     searches.add(1, ordering: .relaxed)
                     if response?.status != 200 { failed.add(1, ordering: .relaxed) }
                     try? await Task.sleep(for: .milliseconds(20))
                 }
             }
-            defer { searcher.cancel() }
+            defer { searching.store(false, ordering: .relaxed) }
 
-            // Wired as in the service: the guard owns index creation and checks the mappings before the first write.
-            let indexGuard = IndexGuard(database: f.connector, client: f.es, indexes: f.indexes, checkInterval: .milliseconds(100), logger: f.logger)
+            // The service again, with the new declarations: the guard checks
+            // the mappings before the sync's first write, as `serve` wires it.
+            let indexes = SearchIndexes(client: f.es, prefix: f.prefix, declarations: declarations, logger: f.logger)
+            let indexGuard = IndexGuard(database: f.connector, client: f.es, indexes: indexes, checkInterval: .milliseconds(100), logger: f.logger)
             try await f.startSync(ensureIndexes: { try await indexGuard.ensureIndexes() })
             let guardTask = Task { try await indexGuard.run() }
             defer { guardTask.cancel() }
-            // Writes keep coming while the new index is built.
-            for i in 0..<50 { try await f.sql("UPDATE projects SET description = 'edited ' || $1::int WHERE name = $2", [i, "P\(i)"]) }
+            // Writes of the new field keep coming while the new index is built: they are captured.
+            for i in 0..<50 { try await f.sql("UPDATE projects SET github_url = 'https://example.org/' || $1::int WHERE name = $2", [i, "P\(i)"]) }
 
-            try await eventually(timeout: .seconds(60), "the alias to move to an index of the current declaration") {
+            try await eventually(timeout: .seconds(60), "the alias to move to an index of the new declaration") {
                 guard let target = try await f.es.aliasTargets(alias).first, target != oldIndex else { return "still on \(oldIndex)" }
                 let mapping = try await f.es.mapping(of: target)
-                return MappingCheck.verdict(live: mapping, declaration: DocumentDeclarations.projects) == .current ? nil : "\(target) is not current"
+                return MappingCheck.verdict(live: mapping, declaration: projects) == .current ? nil : "\(target) is not current"
             }
             try await f.waitForConvergence(timeout: .seconds(60))
-            #expect(try await f.indexedDocuments(.projects).values.allSatisfy { $0["description"]?.string?.isEmpty == false })
+            let indexed = try await f.indexedDocuments(.projects)
+            #expect(indexed.count == 300)
+            #expect(indexed.values.allSatisfy { $0["github_url"]?.string?.hasPrefix("https://") == true })
+            #expect(indexed.values.filter { $0["github_url"]?.string?.hasPrefix("https://example.org/") == true }.count == 50)
             #expect(try await f.sql("SELECT count(*) FROM sync.dead_letters").scalar == "0", "no write was refused by the old index")
-            let jobs = try await f.sql("SELECT mode, reason FROM sync.index_jobs WHERE entity = 'projects'").rows
-            #expect(jobs.count == 1, "the alias swapped once")
-            #expect(jobs.first?.string(0) == "reindex" && jobs.first?.string(1)?.contains("declaration changed") == true)
+            let jobs = try await f.sql("SELECT entity, mode, reason FROM sync.index_jobs WHERE id > $1", [jobsBefore]).rows
+            #expect(jobs.count == 1, "the alias swapped once, and only for projects")
+            #expect(jobs.first?.string(0) == "projects" && jobs.first?.string(1) == "reindex"
+                    && jobs.first?.string(2)?.contains("declaration changed") == true)
             #expect(try await !f.es.indexExists(oldIndex))
-            searcher.cancel()
+            searching.store(false, ordering: .relaxed)
             _ = await searcher.value
             #expect(searches.load(ordering: .relaxed) > 10)
             #expect(failed.load(ordering: .relaxed) == 0, "every search answered during the change")

@@ -223,13 +223,14 @@ public struct StatusAPI: Sendable {
 
     // MARK: - /api/search
 
-    /// Full-text fields searched per index. Users' e-mail is never searched
-    /// and is returned only with the private token.
+    /// `q` matches the declaration's searched fields (`searchedPaths`);
+    /// private fields (users' e-mail) are never searched and are returned
+    /// only with the private token.
     func search(_ request: AdminRequest) async throws -> HTTPResponse {
         guard let name = request.http.query["index"], let entity = Entity(rawValue: name) else {
             throw OperationError.invalid("index must be one of users, hackathons, projects")
         }
-        let declaration = DocumentDeclarations.declaration(entity)
+        let declaration = indexes.declaration(entity)
         let size = try request.integer("size", default: 10, maximum: 100)
         let text = request.http.query["q"] ?? ""
         let query = text.isEmpty

@@ -136,7 +136,7 @@ public struct IndexBuilder: Sendable {
         case .reindex:
             index = job.targetIndex
             if try await !client.indexExists(index) {
-                let definition = IndexMappings.definition(for: job.entity)
+                let definition = indexes.definition(job.entity)
                 try await client.createIndex(index, definition: definition)
             }
         }

@@ -169,7 +169,7 @@ public actor IndexGuard: Service {
         let atStart = !mappingsChecked
         for entity in Entity.allCases where running[entity] == nil && !unfinished.contains(entity.rawValue) {
             guard let index = try await client.aliasTargets(indexes.alias(for: entity)).first else { continue }
-            let declaration = DocumentDeclarations.declaration(entity)
+            let declaration = indexes.declaration(entity)
             let live = try await client.mapping(of: index)
             switch MappingCheck.verdict(live: live, declaration: declaration) {
             case .current:

@@ -4,17 +4,32 @@ import Search
 import Sync
 
 /// The aliases HackSync writes to and the versioned indexes behind them
-/// (`projects` → `projects_v1`). Creates what is missing.
+/// (`projects` → `projects_v1`), and the document declarations their
+/// mappings come from. Creates what is missing.
 public struct SearchIndexes: Sendable {
     public let client: ElasticsearchClient
     /// Prepended to every alias and index name (tests use one per test).
     public let prefix: String
+    private let declarations: [Entity: DocumentDeclaration]
     let logger: Logger
 
-    public init(client: ElasticsearchClient, prefix: String = "", logger: Logger) {
+    /// `declarations`: the service's (`DocumentDeclarations`); a test passes an edited copy.
+    public init(client: ElasticsearchClient, prefix: String = "",
+                declarations: [DocumentDeclaration] = Entity.allCases.map(DocumentDeclarations.declaration), logger: Logger) {
         self.client = client
         self.prefix = prefix
+        self.declarations = Dictionary(uniqueKeysWithValues: declarations.map { ($0.entity, $0) })
         self.logger = logger
+    }
+
+    /// The declaration of `entity`'s documents.
+    public func declaration(_ entity: Entity) -> DocumentDeclaration {
+        declarations[entity] ?? DocumentDeclarations.declaration(entity)
+    }
+
+    /// The index definition for `entity`, from its declaration.
+    public func definition(_ entity: Entity) -> String {
+        IndexMappings.definition(for: declaration(entity))
     }
 
     public func alias(for entity: Entity) -> String { prefix + entity.rawValue }
@@ -38,7 +53,7 @@ public struct SearchIndexes: Sendable {
         if let current = try await client.aliasTargets(alias).first { return (current, false) }
         try await removeStrayIndex(named: alias)
         let name = try await nextIndexName(entity)
-        let definition = IndexMappings.definition(for: entity)
+        let definition = self.definition(entity)
         do {
             try await client.createIndex(name, definition: definition)
         } catch let error as ElasticsearchError where error.status == 400 {

@@ -182,12 +182,8 @@ final class SyncFixture: @unchecked Sendable {
 
     /// What Postgres says the documents of an entity should be, by id.
     func expectedDocuments(_ entity: Entity) async throws -> [Int64: JSONValue] {
-        let (function, table) = switch entity {
-        case .users: ("user_documents", "users")
-        case .hackathons: ("hackathon_documents", "hackathons")
-        case .projects: ("project_documents", "projects")
-        }
-        let rows = try await sql("SELECT id, doc::text FROM sync.\(function)(ARRAY(SELECT id FROM \(table)))")
+        let table = DocumentDeclarations.declaration(entity).table
+        let rows = try await sql("SELECT id, doc::text FROM sync.\(entity.rawValue)_documents(ARRAY(SELECT id FROM \(table)))")
         var result: [Int64: JSONValue] = [:]
         for row in rows.rows { result[row.int64(0)!] = try JSONValue.parse(row[1]!) }
         return result

@@ -1,0 +1,290 @@
+import Model
+
+/// The capture triggers and cascade functions the declarations imply, one
+/// set per table that any document reads (part of `DeclaredSQL`).
+///
+/// - A document's own table: inserts and deletes per statement (transition
+///   tables), updates per row recording only the columns some document
+///   reads (`cols`); an id that changes is a delete plus an insert. When
+///   another document counts its rows through a foreign key, the key's
+///   values before and after go into `old_ref`/`new_ref`.
+/// - A join table: both keys (`key1`, `key2`: its two key columns in name
+///   order); an update that moves a key is a delete plus an insert.
+/// - `sync.affected_by_<table>`: which documents a batch's changes to the
+///   table affect: the row's own document, documents that embed the row
+///   (when a column they show changed), and documents that list or count
+///   rows of a join table.
+///
+/// The statements are those the hand-written triggers had: what a write
+/// costs the platform does not change (`scripts/bench-capture.sh`).
+struct DeclaredCapture {
+    enum Kind: Equatable {
+        case document(Entity)
+        case join(key1: String, key2: String)
+    }
+
+    struct Table {
+        var name: String
+        var kind: Kind
+        /// Columns whose change rewrites some document, in first-declared order.
+        var watched: [String] = []
+        /// The foreign key another document counts this table's rows by.
+        var countedBy: (column: String, entity: Entity)?
+        /// Documents that show columns of this table's rows: (entity, the SQL that finds them from `c`, the columns).
+        var embedders: [(entity: Entity, join: String, match: String, columns: [String])] = []
+        /// For a join table: documents that list or count its rows, by the key that names them.
+        var keyedBy: [(entity: Entity, key: String)] = []
+
+        mutating func watch(_ columns: [String]) {
+            for column in columns where column != "id" && !watched.contains(column) { watched.append(column) }
+        }
+    }
+
+    private(set) var tables: [Table] = []
+
+    init(_ declarations: [DocumentDeclaration]) throws {
+        for declaration in declarations {
+            try add(declaration.table, .document(declaration.entity))
+        }
+        // Join tables next: a count may read one before the list that links through it is declared.
+        for declaration in declarations {
+            for field in declaration.fields {
+                guard case .many(_, let through, _) = field.source, index(of: through.table) == nil else { continue }
+                let keys = [through.from, through.to].sorted()
+                try add(through.table, .join(key1: keys[0], key2: keys[1]))
+            }
+        }
+        for declaration in declarations {
+            let entity = declaration.entity
+            for field in declaration.fields {
+                switch field.source {
+                case .column(let column, _):
+                    try modify(declaration.table) { $0.watch([column]) }
+                case .one(let table, let foreignKey, let inner):
+                    try modify(declaration.table) { $0.watch([foreignKey]) }
+                    let columns = Self.columns(inner)
+                    guard !columns.isEmpty else { continue }
+                    try modify(table, "\(entity).\(field.name)") {
+                        $0.watch(columns)
+                        $0.embedders.append((entity, "JOIN \(declaration.table) x ON x.\(foreignKey) = c.key1", "x.id", columns))
+                    }
+                case .many(let table, let through, let inner):
+                    let keys = [through.from, through.to].sorted()
+                    try update(through.table, "\(entity).\(field.name)") { join in
+                        guard join.kind == .join(key1: keys[0], key2: keys[1]) else { return false }
+                        join.keyedBy.append((entity, through.from == keys[0] ? "key1" : "key2"))
+                        return true
+                    }
+                    let columns = Self.columns(inner)
+                    guard !columns.isEmpty else { continue }
+                    try modify(table, "\(entity).\(field.name)") {
+                        $0.watch(columns)
+                        $0.embedders.append((entity, "JOIN \(through.table) j ON j.\(through.to) = c.key1", "j.\(through.from)", columns))
+                    }
+                case .count(let table, let foreignKey):
+                    try update(table, "\(entity).\(field.name)") { counted in
+                        switch counted.kind {
+                        case .join(let key1, let key2):
+                            guard foreignKey == key1 || foreignKey == key2 else { return false }
+                            counted.keyedBy.append((entity, foreignKey == key1 ? "key1" : "key2"))
+                        case .document:
+                            guard counted.countedBy == nil || counted.countedBy?.column == foreignKey else { return false }
+                            counted.countedBy = (foreignKey, entity)
+                            counted.watch([foreignKey])
+                        }
+                        return true
+                    }
+                }
+            }
+        }
+    }
+
+    private static func columns(_ fields: [DocumentDeclaration.Field]) -> [String] {
+        fields.compactMap { if case .column(let column, _) = $0.source, column != "id" { column } else { nil } }
+    }
+
+    private func index(of table: String) -> Int? {
+        tables.firstIndex { $0.name == table }
+    }
+
+    private mutating func add(_ table: String, _ kind: Kind) throws {
+        guard index(of: table) == nil else { throw DeclaredSQL.Invalid(description: "\(table) is the table of two documents") }
+        tables.append(Table(name: table, kind: kind))
+    }
+
+    private mutating func modify(_ table: String, _ field: String = "", _ change: (inout Table) -> Void) throws {
+        try update(table, field) { change(&$0); return true }
+    }
+
+    /// Applies `change` to the capture of `table`; false from it (or a
+    /// table no document or join table declares) is a declaration the
+    /// capture cannot follow.
+    private mutating func update(_ table: String, _ field: String, _ change: (inout Table) -> Bool) throws {
+        guard let at = index(of: table), change(&tables[at]) else {
+            throw DeclaredSQL.Invalid(description: "\(field): reads \(table) in a way the capture cannot follow (a table must be a document's own, "
+                                      + "or a join table keyed by the two columns it links; a document table is counted through one foreign key at most)")
+        }
+    }
+
+    // MARK: - SQL
+
+    var sql: String {
+        (tables.map(capture) + [affectedDocuments]).joined(separator: "\n\n")
+    }
+
+    private static let wake = """
+            IF NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+                PERFORM pg_notify('hacksync', '');
+            END IF;
+        """
+
+    private func capture(_ table: Table) -> String {
+        let name = table.name
+        let statement: String, update: String
+        switch table.kind {
+        case .document:
+            let ref = table.countedBy?.column
+            statement = """
+            CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO sync.changes (tbl, op, key1\(ref == nil ? "" : ", new_ref"))
+                    SELECT '\(name)', 'I', id\(ref.map { ", \($0)" } ?? "") FROM new_rows ORDER BY id;
+                ELSE
+                    INSERT INTO sync.changes (tbl, op, key1\(ref == nil ? "" : ", old_ref"))
+                    SELECT '\(name)', 'D', id\(ref.map { ", \($0)" } ?? "") FROM old_rows ORDER BY id;
+                END IF;
+                IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+                    PERFORM pg_notify('hacksync', '');
+                END IF;
+                RETURN NULL;
+            END $$;
+            """
+            let checks = table.watched.map { column in
+                "        IF NEW.\(column) IS DISTINCT FROM OLD.\(column) THEN cols := cols || '\(column)'::text;"
+                    + (column == ref ? " old_ref := OLD.\(column); new_ref := NEW.\(column);" : "") + " END IF;"
+            }
+            let refs = ref == nil ? "" : ", old_ref, new_ref"
+            update = """
+            -- Only columns some document reads make a change row; an id that
+            -- changed is a delete of the old document and an insert of the new one.
+            CREATE OR REPLACE FUNCTION sync.capture_\(name)_update() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                cols text[];\(ref == nil ? "" : "\n    old_ref bigint;\n    new_ref bigint;")
+            BEGIN
+                IF NEW.id <> OLD.id THEN
+                    INSERT INTO sync.changes (tbl, op, key1\(refs))
+                    VALUES ('\(name)', 'D', OLD.id\(ref.map { ", OLD.\($0), NULL" } ?? "")), ('\(name)', 'I', NEW.id\(ref.map { ", NULL, NEW.\($0)" } ?? ""));
+                ELSE
+            \(checks.joined(separator: "\n"))
+                    IF cols IS NULL THEN
+                        RETURN NULL;
+                    END IF;
+                    INSERT INTO sync.changes (tbl, op, key1\(refs), cols) VALUES ('\(name)', 'U', NEW.id\(refs), cols);
+                END IF;
+            \(Self.wake)
+                RETURN NULL;
+            END $$;
+            """
+        case .join(let key1, let key2):
+            statement = """
+            CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO sync.changes (tbl, op, key1, key2)
+                    SELECT '\(name)', 'I', \(key1), \(key2) FROM new_rows;
+                ELSE
+                    INSERT INTO sync.changes (tbl, op, key1, key2)
+                    SELECT '\(name)', 'D', \(key1), \(key2) FROM old_rows;
+                END IF;
+                IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+                    PERFORM pg_notify('hacksync', '');
+                END IF;
+                RETURN NULL;
+            END $$;
+            """
+            update = """
+            -- Only the keys are in documents: an update that moves one is a delete plus an insert.
+            CREATE OR REPLACE FUNCTION sync.capture_\(name)_update() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.\(key1) = OLD.\(key1) AND NEW.\(key2) = OLD.\(key2) THEN
+                    RETURN NULL;
+                END IF;
+                INSERT INTO sync.changes (tbl, op, key1, key2)
+                VALUES ('\(name)', 'D', OLD.\(key1), OLD.\(key2)), ('\(name)', 'I', NEW.\(key1), NEW.\(key2));
+            \(Self.wake)
+                RETURN NULL;
+            END $$;
+            """
+        }
+        return """
+        -- \(name): capture and cascade.
+        \(statement)
+
+        \(update)
+
+        DROP TRIGGER IF EXISTS hacksync_insert ON \(name);
+        DROP TRIGGER IF EXISTS hacksync_update ON \(name);
+        DROP TRIGGER IF EXISTS hacksync_delete ON \(name);
+        CREATE TRIGGER hacksync_insert AFTER INSERT ON \(name) REFERENCING NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_\(name)();
+        CREATE TRIGGER hacksync_update AFTER UPDATE ON \(name)
+            FOR EACH ROW EXECUTE FUNCTION sync.capture_\(name)_update();
+        CREATE TRIGGER hacksync_delete AFTER DELETE ON \(name) REFERENCING OLD TABLE AS old_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_\(name)();
+
+        \(affectedBy(table))
+        """
+    }
+
+    /// `sync.affected_by_<table>(seqs)`. A delete needs no cascade: rows
+    /// that reference a deleted one go by their foreign keys (or have them
+    /// set to NULL), and those writes are captured themselves.
+    private func affectedBy(_ table: Table) -> String {
+        let changes = "FROM sync.changes c"
+        let mine = "c.seq = ANY (seqs) AND c.tbl = '\(table.name)'"
+        var selects: [String] = []
+        if case .document(let entity) = table.kind {
+            selects.append("SELECT '\(entity.rawValue)', c.key1\n    \(changes) WHERE \(mine)")
+        }
+        if let (_, entity) = table.countedBy {
+            selects.append("SELECT '\(entity.rawValue)', r.id\n    \(changes) CROSS JOIN LATERAL unnest(ARRAY[c.old_ref, c.new_ref]) AS r (id)\n    WHERE \(mine) AND r.id IS NOT NULL")
+        }
+        for embedder in table.embedders {
+            selects.append("SELECT '\(embedder.entity.rawValue)', \(embedder.match)\n    \(changes) \(embedder.join)\n    WHERE \(mine) AND c.op = 'U' AND c.cols && '{\(embedder.columns.sorted().joined(separator: ","))}'")
+        }
+        for keyed in table.keyedBy {
+            selects.append("SELECT '\(keyed.entity.rawValue)', c.\(keyed.key)\n    \(changes) WHERE \(mine)")
+        }
+        return """
+        CREATE OR REPLACE FUNCTION sync.affected_by_\(table.name)(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
+        LANGUAGE plpgsql STABLE AS $$
+        #variable_conflict use_column
+        BEGIN
+            RETURN QUERY
+            \(selects.joined(separator: "\n    UNION\n    "));
+        END $$;
+        """
+    }
+
+    /// `sync.affected_documents(seqs)`: every document a batch of changes
+    /// affects, cascades included, plus those named by re-sync requests
+    /// (tbl = 'refresh').
+    private var affectedDocuments: String {
+        let parts = tables.map { "SELECT * FROM sync.affected_by_\($0.name)(seqs)" }
+            + ["SELECT c.doc_entity, c.key1 FROM sync.changes c WHERE c.seq = ANY (seqs) AND c.tbl = 'refresh'"]
+        return """
+        CREATE OR REPLACE FUNCTION sync.affected_documents(seqs bigint[]) RETURNS TABLE (entity text, id bigint)
+        LANGUAGE plpgsql STABLE AS $$
+        #variable_conflict use_column
+        BEGIN
+            RETURN QUERY
+            \(parts.joined(separator: "\n    UNION "));
+        END $$;
+        """
+    }
+}
