@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-scale bench-headofline bench-throughput bench-wait bench-changed deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -57,6 +57,19 @@ bench-wait: deps
 # What computing `changed`/`previous` costs the sync, with and without: make bench-changed [ROUNDS=3]
 bench-changed: deps
 	@scripts/bench-changed.sh $(ROUNDS)
+
+# A declaration change under load: the service reindexes 100,000 projects by itself while
+# they are edited and searched: make bench-declaration [DECLARATION_PROJECTS=100000 EDITS_PER_S=5]
+DECLARATION_PROJECTS ?= 100000
+EDITS_PER_S ?= 5
+bench-declaration: deps
+	@scripts/bench-declaration.sh $(DECLARATION_PROJECTS) $(EDITS_PER_S)
+
+# Instructions per single-row transaction, no capture / generated / hand-written (callgrind):
+# make bench-capture-instructions [STATEMENTS=2000]
+STATEMENTS ?= 2000
+bench-capture-instructions: deps
+	@scripts/capture-instructions.sh $(STATEMENTS)
 
 # Mixed writes at rising rates against 3 million documents, the in-memory search server
 # and a null one: make bench-throughput [USERS=… PROJECTS=…] (RATES, STEP, PROFILE=1: see the script)

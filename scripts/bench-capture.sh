@@ -3,11 +3,15 @@
 # by side, on throwaway servers (loopback only, bounded, fsync on).
 #
 # pgbench, single-row transactions (an UPDATE of users.bio, an INSERT of a
-# user) at 1, 8 and 32 clients, in five modes:
+# user) at 1, 8 and 32 clients, in these modes:
 #   none      no triggers (the platform without HackSync)
 #   idle      capture on, `hacksync serve` running, idle when the run starts
 #   busy      capture on, `hacksync serve` running, its sync stuck (search server stopped with SIGSTOP)
 #   stopped   capture on, no HackSync connected
+#   handwritten  as stopped, with the hand-written capture functions from
+#             before the declarations (bench/capture/handwritten_users.sql) in
+#             place of the generated ones, which are restored after the run:
+#             compare with stopped (the trigger's cost alone)
 #   peer      no capture; a row-level trigger that NOTIFYs every row, as PGSync's does
 #   floor     no capture; the cheapest trigger that writes a change row: one
 #             INSERT of a narrow row into a table without indexes (the floor
@@ -20,14 +24,14 @@
 # the 100,000-row INSERT … SELECT with and without capture.
 #
 # Usage: scripts/bench-capture.sh [seconds-per-run] [rounds] [bulk-rows]
-#   CLIENTS="1 8 32" WORKLOADS="update insert" MODES="none idle busy stopped peer"
+#   CLIENTS="1 8 32" WORKLOADS="update insert" MODES="none idle handwritten busy stopped peer floor"
 set -euo pipefail
 SECONDS_PER_RUN=${1:-10}
 ROUNDS=${2:-3}
 BULK_ROWS=${3:-100000}
 CLIENTS=${CLIENTS:-1 8 32}
 WORKLOADS=${WORKLOADS:-update insert}
-MODES=${MODES:-none idle busy stopped peer floor}
+MODES=${MODES:-none idle handwritten busy stopped peer floor}
 export BENCH_SEED_ARGS="--users 1000 --projects 1500 --hackathons 20"
 source "$(dirname "$0")/bench-env.sh"
 PGBENCH=$HACKSYNC_PG_BIN/pgbench
@@ -41,6 +45,10 @@ q() { psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 q "$(cat bench/capture/pgsync_style_trigger.sql)"
 q "$(cat bench/capture/floor_trigger.sql)"
 USERS=$(q "SELECT max(id) FROM users")
+# The generated users capture, to put back after a 'handwritten' run.
+GENERATED_CAPTURE=$RUN_DIR/generated_users_capture.sql
+q "SELECT string_agg(pg_get_functiondef(p.oid), E';\n') || ';' FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'sync' AND p.proname IN ('capture_users', 'capture_users_update')" >"$GENERATED_CAPTURE"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 start_serve() {
@@ -75,6 +83,7 @@ enter_mode() {
             q "CREATE TRIGGER bench_floor AFTER INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION bench_floor_capture()"
             ;;
         idle) q "ALTER TABLE users ENABLE TRIGGER USER"; kill -CONT "$SEARCH_PID"; start_serve ;;
+        handwritten) stop_serve; q "$(cat bench/capture/handwritten_users.sql)"; q "ALTER TABLE users ENABLE TRIGGER USER" ;;
         busy)
             q "ALTER TABLE users ENABLE TRIGGER USER"; kill -CONT "$SEARCH_PID"; start_serve
             kill -STOP "$SEARCH_PID"
@@ -88,6 +97,7 @@ leave_mode() {
         peer) q "DROP TRIGGER bench_peer ON users" ;;
         floor) q "DROP TRIGGER bench_floor ON users" && q "TRUNCATE bench_floor_log" ;;
         busy) kill -CONT "$SEARCH_PID" ;;
+        handwritten) q "$(cat "$GENERATED_CAPTURE")" ;;
     esac
 }
 

@@ -138,29 +138,38 @@ struct DeclaredCapture {
             END IF;
         """
 
+    /// Inserts and deletes, per statement: one INSERT … SELECT of the
+    /// transition table into the log (`inserted`/`deleted`: the log's
+    /// columns, `values`: the table's), and a wake-up if it wrote any row.
+    private static func statementCapture(_ name: String, inserted: String, deleted: String, values: String, order: String) -> String {
+        """
+        CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO sync.changes (tbl, op, \(inserted))
+                SELECT '\(name)', 'I', \(values) FROM new_rows\(order);
+            ELSE
+                INSERT INTO sync.changes (tbl, op, \(deleted))
+                SELECT '\(name)', 'D', \(values) FROM old_rows\(order);
+            END IF;
+            IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+                PERFORM pg_notify('hacksync', '');
+            END IF;
+            RETURN NULL;
+        END $$;
+        """
+    }
+
     private func capture(_ table: Table) -> String {
         let name = table.name
         let statement: String, update: String
         switch table.kind {
         case .document:
             let ref = table.countedBy?.column
-            statement = """
-            CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP = 'INSERT' THEN
-                    INSERT INTO sync.changes (tbl, op, key1\(ref == nil ? "" : ", new_ref"))
-                    SELECT '\(name)', 'I', id\(ref.map { ", \($0)" } ?? "") FROM new_rows ORDER BY id;
-                ELSE
-                    INSERT INTO sync.changes (tbl, op, key1\(ref == nil ? "" : ", old_ref"))
-                    SELECT '\(name)', 'D', id\(ref.map { ", \($0)" } ?? "") FROM old_rows ORDER BY id;
-                END IF;
-                IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
-                    PERFORM pg_notify('hacksync', '');
-                END IF;
-                RETURN NULL;
-            END $$;
-            """
+            statement = Self.statementCapture(name, inserted: "key1" + (ref == nil ? "" : ", new_ref"),
+                                              deleted: "key1" + (ref == nil ? "" : ", old_ref"),
+                                              values: "id" + (ref.map { ", \($0)" } ?? ""), order: " ORDER BY id")
             let checks = table.watched.map { column in
                 "        IF NEW.\(column) IS DISTINCT FROM OLD.\(column) THEN cols := cols || '\(column)'::text;"
                     + (column == ref ? " old_ref := OLD.\(column); new_ref := NEW.\(column);" : "") + " END IF;"
@@ -189,23 +198,8 @@ struct DeclaredCapture {
             END $$;
             """
         case .join(let key1, let key2):
-            statement = """
-            CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP = 'INSERT' THEN
-                    INSERT INTO sync.changes (tbl, op, key1, key2)
-                    SELECT '\(name)', 'I', \(key1), \(key2) FROM new_rows;
-                ELSE
-                    INSERT INTO sync.changes (tbl, op, key1, key2)
-                    SELECT '\(name)', 'D', \(key1), \(key2) FROM old_rows;
-                END IF;
-                IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
-                    PERFORM pg_notify('hacksync', '');
-                END IF;
-                RETURN NULL;
-            END $$;
-            """
+            statement = Self.statementCapture(name, inserted: "key1, key2", deleted: "key1, key2",
+                                              values: "\(key1), \(key2)", order: "")
             update = """
             -- Only the keys are in documents: an update that moves one is a delete plus an insert.
             CREATE OR REPLACE FUNCTION sync.capture_\(name)_update() RETURNS trigger
