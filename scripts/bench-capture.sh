@@ -24,14 +24,14 @@
 # the 100,000-row INSERT … SELECT with and without capture.
 #
 # Usage: scripts/bench-capture.sh [seconds-per-run] [rounds] [bulk-rows]
-#   CLIENTS="1 8 32" WORKLOADS="update insert" MODES="none idle handwritten busy stopped peer floor"
+#   CLIENTS="1 8 32" WORKLOADS="update insert" MODES="none idle busy stopped handwritten peer floor"
 set -euo pipefail
 SECONDS_PER_RUN=${1:-10}
 ROUNDS=${2:-3}
 BULK_ROWS=${3:-100000}
 CLIENTS=${CLIENTS:-1 8 32}
 WORKLOADS=${WORKLOADS:-update insert}
-MODES=${MODES:-none idle handwritten busy stopped peer floor}
+MODES=${MODES:-none idle busy stopped handwritten peer floor}
 export BENCH_SEED_ARGS="--users 1000 --projects 1500 --hackathons 20"
 source "$(dirname "$0")/bench-env.sh"
 PGBENCH=$HACKSYNC_PG_BIN/pgbench
