@@ -33,7 +33,7 @@ import Testing
             for i in 0..<8 {
                 let start = clock.now
                 let id = try await f.insertUser("edit\(i)")
-                try await f.waitFor(.users, id, timeout: .seconds(10), "the edit") { $0 != nil }
+                try await f.waitFor(.users, id, timeout: .seconds(60), "the edit") { $0 != nil }
                 latencies.append(clock.now - start)
                 let left = try await f.sql("""
                     SELECT count(*) FROM sync.changes WHERE processed_at IS NULL AND tbl = 'users' AND op = 'I'
@@ -42,8 +42,9 @@ import Testing
             }
             let sorted = latencies.sorted()
             print("edits during a 100,000-change backlog: median \(sorted[sorted.count / 2]), max \(sorted.last!)")
-            // Behind the backlog an edit would wait for all of it (tens of seconds here).
-            #expect(sorted.last! < .seconds(5), "\(latencies)")
+            // Behind the backlog an edit would arrive only when none of the
+            // bulk inserts were left: `left` above says it overtook them,
+            // which no stalled CI machine can fake (a time bound could).
 
             try await f.waitForDrain(timeout: .seconds(120))
             let written = try #require(f.statistics).snapshot.documentsWritten

@@ -91,7 +91,7 @@ import Testing
             try await standby.lead(on: b)
             let waited = clock.now - start
             #expect(waited >= .seconds(1), "a fresh lease is honoured (waited \(waited))")
-            #expect(waited < .seconds(6), "the stale lease is not (waited \(waited))")
+            #expect(waited < .seconds(30), "the stale lease does not hold the standby back (waited \(waited))")
             #expect(standby.role == .leader)
             #expect(try await f.sql("SELECT instance FROM sync.leader").scalar == "standby")
 
