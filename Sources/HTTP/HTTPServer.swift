@@ -37,6 +37,10 @@ public struct HTTPServer: Service {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // NIO keeps each connection's receive buffer for its next read:
+            // start it small, as idle WebSocket subscribers send little (it
+            // grows when reads fill it).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .bind(host: host, port: port) { [webSocket, firstRequestTimeout] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let upgraders: [any NIOTypedHTTPServerProtocolUpgrader<ConnectionKind>] =
@@ -80,8 +84,8 @@ public struct HTTPServer: Service {
     private func serveWebSocket(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ head: HTTPRequestHead) async {
         guard let endpoint = webSocket, case .success(let accepted) = endpoint.accept(head) else { return }
         do {
-            try await channel.executeThenClose { inbound, outbound in
-                let connection = WebSocketConnection(outbound: outbound, role: .server, deflate: accepted.deflate,
+            try await channel.executeThenClose { inbound, _ in
+                let connection = WebSocketConnection(channel: channel.channel, role: .server, deflate: accepted.deflate,
                                                      configuration: endpoint.configuration, logger: logger)
                 await endpoint.handler(connection, inbound, head)
             }

@@ -8,18 +8,16 @@ import WebSocket
 /// Fans document events out to WebSocket subscribers.
 ///
 /// The sync engine and the event follower publish settled events (in seq order); every event
-/// is encoded once (`EncodedEvent`) and its bytes pushed to the queue of each
-/// subscriber whose subscription matches. Publishing never waits on a socket.
+/// is encoded once (`EncodedEvent`) and its bytes offered to the connection of
+/// each subscriber whose subscription matches, which queues them for its
+/// event loop to write. Publishing never waits on a socket, and no task
+/// runs per subscriber to carry a frame.
 public final class RealtimeHub: EventSink {
     public struct Configuration: Sendable {
-        /// Frames queued per subscriber before it is closed as a slow
-        /// consumer (4008). A thousand events is seconds of a busy
-        /// hackathon: a healthy client never gets near it.
-        public var queueMessages = 1000
-        /// Bytes queued per subscriber; caps memory whatever the event size.
-        public var queueBytes = 8 << 20
         /// Token that unlocks private fields (e-mail); nil: nobody sees them.
         public var privateToken: String?
+        /// The connections' limits, among them the frames pending per
+        /// subscriber before it is closed as a slow consumer (4008).
         public var webSocket = WebSocketConfiguration()
 
         public init() {}
@@ -34,9 +32,9 @@ public final class RealtimeHub: EventSink {
         var sessions: [UInt64: SubscriberSession] = [:]
         var nextID: UInt64 = 1
         var latestSeq: Int64 = 0
-        var messagesSent = 0
     }
     private let state = Mutex(State())
+    private let sent = Atomic<Int>(0)
     /// Held for a whole publish (encoding and offering; neither waits).
     private let publishing = Mutex(())
 
@@ -88,7 +86,6 @@ public final class RealtimeHub: EventSink {
     public func serve<Inbound: AsyncSequence & Sendable>(
         _ connection: WebSocketConnection, inbound: Inbound, authorized: Bool
     ) async where Inbound.Element == ByteBuffer {
-        let queue = OutboundQueue(maxMessages: configuration.queueMessages, maxBytes: configuration.queueBytes)
         let windowBits = connection.deflate.map(\.serverMaxWindowBits)
         let logger = self.logger
         // Created and registered under one lock with the newest published
@@ -96,11 +93,12 @@ public final class RealtimeHub: EventSink {
         let session = state.withLock { s -> SubscriberSession in
             let id = s.nextID
             s.nextID += 1
-            let session = SubscriberSession(id: id, authorized: authorized, windowBits: windowBits, queue: queue,
+            let session = SubscriberSession(id: id, authorized: authorized, windowBits: windowBits,
+                                            outlet: Outlet(connection: connection, hub: self),
+                                            bufferLimit: connection.configuration.maxPendingMessages,
                                             publishedThrough: s.latestSeq) {
                 logger.warning("subscriber too slow; closing so it can resume with since", metadata: ["ws.session": "\(id)"])
-                queue.finish()
-                Task { await connection.close(.slowConsumer, reason: "slow consumer: reconnect with since=<last seq>") }
+                connection.startClose(.slowConsumer, reason: "slow consumer: reconnect with since=<last seq>")
             }
             s.sessions[id] = session
             return session
@@ -111,57 +109,49 @@ public final class RealtimeHub: EventSink {
             state.withLock { _ = $0.sessions.removeValue(forKey: id) }
             logger.debug("subscriber disconnected", metadata: ["ws.session": "\(id)"])
         }
-        // Waits run beside the requests that follow them, as children of
-        // this connection: cancelled (and forgotten by `writeWaits`) when it closes.
-        let (waitRequests, waitRequested) = AsyncStream.makeStream(of: (xid: UInt64, timeout: Duration).self)
+        let waits = ConnectionWaits()
+        let log = self.log
+        await connection.run(inbound: inbound) { message in
+            guard case .text(let text) = message else {
+                session.send(ServerMessage.error("requests are JSON text messages"))
+                return
+            }
+            let request: ClientRequest
+            do throws(ClientRequest.Invalid) {
+                request = try ClientRequest.parse(text.readableBytesView, authorized: authorized)
+            } catch {
+                session.send(ServerMessage.error(error.message))
+                return
+            }
+            await session.handle(request, log: log, latestSeq: { self.latestSeq },
+                                 startWait: { xid, timeout in waits.run { await self.wait(xid: xid, timeout: timeout, for: session) } },
+                                 logger: logger)
+        }
+        session.disconnected()
+        // Cancelled (and forgotten by `writeWaits`) with the connection.
+        await waits.finish()
+    }
 
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while let frame = await queue.next() {
-                    do {
-                        try await connection.sendEncodedFrames(frame)
-                        self.state.withLock { $0.messagesSent += 1 }
-                    } catch {
-                        return
-                    }
-                }
-            }
-            group.addTask {
-                await withDiscardingTaskGroup { waits in
-                    for await request in waitRequests {
-                        waits.addTask {
-                            guard let writeWaits = self.writeWaits else {
-                                session.answer(xid: request.xid, .cancelled)
-                                return session.send(ServerMessage.error("read-your-writes is not available on this server"))
-                            }
-                            session.answer(xid: request.xid, await writeWaits.wait(xid: request.xid, timeout: request.timeout))
-                        }
-                    }
-                }
-            }
-            let log = self.log
-            await connection.run(inbound: inbound) { message in
-                guard case .text(let text) = message else {
-                    session.send(ServerMessage.error("requests are JSON text messages"))
-                    return
-                }
-                let request: ClientRequest
-                do throws(ClientRequest.Invalid) {
-                    request = try ClientRequest.parse(text.readableBytesView, authorized: authorized)
-                } catch {
-                    session.send(ServerMessage.error(error.message))
-                    return
-                }
-                await session.handle(request, log: log, latestSeq: { self.latestSeq },
-                                     startWait: { waitRequested.yield((xid: $0, timeout: $1)) }, logger: logger)
-            }
-            session.disconnected()
-            queue.finish()
-            waitRequested.finish()
-            group.cancelAll()
+    private func wait(xid: UInt64, timeout: Duration, for session: SubscriberSession) async {
+        guard let writeWaits else {
+            session.answer(xid: xid, .cancelled)
+            return session.send(ServerMessage.error("read-your-writes is not available on this server"))
+        }
+        session.answer(xid: xid, await writeWaits.wait(xid: xid, timeout: timeout))
+    }
+
+    /// A subscriber's connection, counting what it accepts.
+    private struct Outlet: FrameOutlet {
+        let connection: WebSocketConnection
+        let hub: RealtimeHub
+
+        func offer(_ frame: ByteBuffer) -> Bool {
+            guard connection.offerEncodedFrames(frame) else { return false }
+            hub.sent.add(1, ordering: .relaxed)
+            return true
         }
     }
 
-    /// Messages written to subscribers since start.
-    public var messagesSent: Int { state.withLock { $0.messagesSent } }
+    /// Messages handed to subscribers' connections since start.
+    public var messagesSent: Int { sent.load(ordering: .relaxed) }
 }

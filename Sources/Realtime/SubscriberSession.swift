@@ -4,16 +4,16 @@ import NIOCore
 import Synchronization
 import Sync
 
-/// One WebSocket subscriber: its subscriptions, its queue, and the hand-off
-/// from replaying the log to live events without gap or duplicate.
+/// One WebSocket subscriber: its subscriptions, where its frames go, and the
+/// hand-off from replaying the log to live events without gap or duplicate.
 public final class SubscriberSession: Sendable {
     public let id: UInt64
     /// Whether the subscriber presented the token that unlocks private fields.
     public let authorized: Bool
     /// The compression window for events, when permessage-deflate is on.
     let windowBits: Int?
-    let queue: OutboundQueue
-    /// Called once when the queue overflows.
+    let outlet: any FrameOutlet
+    /// Called once when the outlet refuses a frame (the subscriber is not reading).
     let onOverflow: @Sendable () -> Void
 
     /// The decisions; every delivery it decides is queued under the same
@@ -22,14 +22,15 @@ public final class SubscriberSession: Sendable {
 
     /// `publishedThrough`: the newest seq the hub published before this
     /// session was registered (read under the same lock as the registration).
-    public init(id: UInt64, authorized: Bool, windowBits: Int?, queue: OutboundQueue, publishedThrough: Int64 = 0,
-                onOverflow: @escaping @Sendable () -> Void) {
+    /// `bufferLimit`: live events held while a replay runs.
+    public init(id: UInt64, authorized: Bool, windowBits: Int?, outlet: any FrameOutlet, bufferLimit: Int,
+                publishedThrough: Int64 = 0, onOverflow: @escaping @Sendable () -> Void) {
         self.id = id
         self.authorized = authorized
         self.windowBits = windowBits
-        self.queue = queue
+        self.outlet = outlet
         self.onOverflow = onOverflow
-        self.state = Mutex(SubscriptionStateMachine(bufferLimit: queue.maxMessages, publishedThrough: publishedThrough))
+        self.state = Mutex(SubscriptionStateMachine(bufferLimit: bufferLimit, publishedThrough: publishedThrough))
     }
 
     /// A live event from the hub.
@@ -47,7 +48,7 @@ public final class SubscriberSession: Sendable {
     /// The hub has offered every event up to `seq`: send the answers that waited for them.
     func published(through seq: Int64) {
         let overflowed = state.withLock { machine in
-            machine.published(through: seq).contains { !queue.push(encoded($0)) }
+            machine.published(through: seq).contains { !outlet.offer(encoded($0)) }
         }
         if overflowed { overflow() }
     }
@@ -67,13 +68,13 @@ public final class SubscriberSession: Sendable {
     }
 
     private func enqueue(_ frame: ByteBuffer) {
-        guard !queue.push(frame) else { return }
+        guard !outlet.offer(frame) else { return }
         overflow()
     }
 
-    /// Queues an event's frame; false when the queue is full.
+    /// Offers an event's frame; false when the outlet refuses it.
     private func push(_ event: EncodedEvent) -> Bool {
-        queue.push(event.frame(privateView: authorized, windowBits: windowBits))
+        outlet.offer(event.frame(privateView: authorized, windowBits: windowBits))
     }
 
     /// Closes the subscriber as a slow consumer, once.
@@ -89,11 +90,17 @@ public final class SubscriberSession: Sendable {
         case .unsubscribe(let channel):
             let overflowed = state.withLock { machine in
                 // The confirmation first: answers held for the channel's replay follow it.
-                !queue.push(encoded(ServerMessage.unsubscribed(channel))) || machine.unsubscribe(channel).contains { !queue.push(encoded($0)) }
+                !outlet.offer(encoded(ServerMessage.unsubscribed(channel))) || machine.unsubscribe(channel).contains { !outlet.offer(encoded($0)) }
             }
             if overflowed { overflow() }
         case .subscribe(let subscription):
-            await subscribe(subscription, log: log, latestSeq: latestSeq, logger: logger)
+            guard let ticket = register(subscription, latestSeq: latestSeq), let since = subscription.since else { return }
+            // A task keeps the memory its deepest call ever needed, and the
+            // replay's calls are deep: run it in a task of its own, so the
+            // connection's task stays small for the hours it sits idle.
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.replay(subscription, ticket: ticket, since: since, log: log, logger: logger) }
+            }
         case .wait(let xid, let timeout):
             guard state.withLock({ $0.waitStarted() }) else {
                 return send(ServerMessage.error("too many waits pending (\(SubscriptionStateMachine.maximumPendingWaits)); wait for their answers first"))
@@ -110,7 +117,7 @@ public final class SubscriberSession: Sendable {
             let (now, overflowed) = state.withLock { machine -> (Bool, Bool) in
                 machine.waitEnded()
                 guard machine.send(message, afterSeq: seq) else { return (false, false) }
-                return (true, !queue.push(encoded(message)))
+                return (true, !outlet.offer(encoded(message)))
             }
             if now && overflowed { overflow() }
         case .timedOut(let pendingChanges):
@@ -121,8 +128,9 @@ public final class SubscriberSession: Sendable {
         }
     }
 
-    private func subscribe(_ subscription: Subscription, log: any EventLog, latestSeq: @Sendable () -> Int64, logger: Logger) async {
-        let channel = subscription.channel
+    /// Registers a subscription (buffering its live events while a replay
+    /// runs) and queues its confirmation; nil when the subscriber overflowed.
+    private func register(_ subscription: Subscription, latestSeq: @Sendable () -> Int64) -> SubscriptionStateMachine.Ticket? {
         // Register first (buffering), then read the log: an event committed
         // after the log read started is necessarily published after this
         // registration, so it lands in the buffer; one in both is deduplicated
@@ -130,11 +138,20 @@ public final class SubscriberSession: Sendable {
         // event of the channel can precede it.
         let confirmation = EncodedEvent.encodeText(ServerMessage.subscribed(subscription), windowBits: windowBits)
         let (ticket, queued) = state.withLock { machine in
-            (machine.subscribe(subscription, latestSeq: latestSeq()), queue.push(confirmation))
+            (machine.subscribe(subscription, latestSeq: latestSeq()), outlet.offer(confirmation))
         }
-        guard queued else { return overflow() }
-        guard let since = subscription.since else { return }
+        guard queued else {
+            overflow()
+            return nil
+        }
+        return ticket
+    }
 
+    /// Sends the subscription's events after `since` from the log, then
+    /// goes live with what arrived meanwhile.
+    private func replay(_ subscription: Subscription, ticket: SubscriptionStateMachine.Ticket, since: Int64,
+                        log: any EventLog, logger: Logger) async {
+        let channel = subscription.channel
         var cursor = since
         do {
             let oldest = try await log.oldestSeq()
@@ -168,7 +185,7 @@ public final class SubscriberSession: Sendable {
         // Go live: deliver what arrived meanwhile, in order, skipping what the replay sent.
         let overflowed = state.withLock { machine -> Bool in
             let (events, messages) = machine.finishReplay(ticket)
-            return events.contains { !push($0) } || messages.contains { !queue.push(encoded($0)) }
+            return events.contains { !push($0) } || messages.contains { !outlet.offer(encoded($0)) }
         }
         if overflowed { overflow() }
     }

@@ -54,7 +54,7 @@ public enum WebSocketClient {
             var deflate = try ClientHandshake.validate(try await response.get(), key: key)
             // We offered client_no_context_takeover: keep to it whatever the answer.
             deflate?.clientNoContextTakeover = true
-            let connection = WebSocketConnection(outbound: outbound, role: .client, deflate: deflate,
+            let connection = WebSocketConnection(channel: channel.channel, role: .client, deflate: deflate,
                                                  configuration: configuration, logger: logger)
             return try await body(connection, inbound)
         }

@@ -15,6 +15,16 @@ public struct WebSocketConfiguration: Sendable {
     /// Messages smaller than this are sent uncompressed: deflate overhead
     /// outweighs the gain on tiny JSON frames.
     public var compressionThreshold = 128
+    /// Frames offered to a connection without waiting (the hub's events)
+    /// that may be pending, queued or in the socket's write, before an offer
+    /// is refused and the subscriber closed as a slow consumer (4008). A
+    /// thousand events is seconds of a busy hackathon: a healthy client
+    /// never gets near it.
+    public var maxPendingMessages = 1000
+    /// Bytes pending likewise; caps memory whatever the event size.
+    public var maxPendingBytes = 8 << 20
+    /// A sender that waits for its writes (`send`) waits once this much is pending.
+    public var sendHighWater = 1 << 20
 
     public init() {}
 }

@@ -1,35 +1,41 @@
-import AsyncWakeup
 import Logging
 import NIOCore
 import Synchronization
 
-/// One open WebSocket connection over an async NIO channel: reads and parses
-/// frames, runs them and the clock through the state machine, and performs
-/// what it decides (pongs, pings, close frames, disconnects); sends messages.
-/// Writes may come from any task; each frame is written as one buffer, so
+/// One open WebSocket connection on a NIO channel: reads and parses frames
+/// from the channel's async inbound stream, runs them and the clock through
+/// the state machine, and performs what it decides (pongs, pings, close
+/// frames, disconnects); sends messages.
+///
+/// An idle connection costs no task of its own beyond the one reading it:
+/// frames from any thread are queued in order and written by the channel's
+/// event loop (`OutboundFrames`), and the pings and timeouts are one
+/// scheduled task on that loop. Each frame is written as one buffer, so
 /// frames never interleave.
 public final class WebSocketConnection: Sendable {
     public let role: FrameParser.Role
     public let deflate: DeflateParameters?
     public let configuration: WebSocketConfiguration
-    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let outbound: OutboundFrames
     let logger: Logger
 
     private struct State {
         var machine: WebSocketStateMachine
         var closeCode: WebSocketCloseCode?
+        /// The machine's next deadline as scheduled on the event loop.
+        var timer: Scheduled<Void>?
+        var timerDeadline: WebSocketStateMachine.Instant?
+        var running = true
     }
     private let state: Mutex<State>
-    /// The timer task sleeps on it until the machine's next deadline; `close`
-    /// moves the deadline and signals it.
-    private let timerWake = Wakeup()
     /// Our own compressor (client role keeps context unless told otherwise).
     /// The server role compresses statelessly: see `compressedPayload`.
     private let compressor: Mutex<Deflater?>
 
-    public init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, role: FrameParser.Role,
+    public init(channel: any Channel, role: FrameParser.Role,
                 deflate: DeflateParameters?, configuration: WebSocketConfiguration, logger: Logger) {
-        self.outbound = outbound
+        self.outbound = OutboundFrames(channel: channel, maxMessages: configuration.maxPendingMessages,
+                                       maxBytes: configuration.maxPendingBytes, highWater: configuration.sendHighWater)
         self.role = role
         self.deflate = deflate
         self.configuration = configuration
@@ -46,24 +52,31 @@ public final class WebSocketConnection: Sendable {
 
     /// Reads until the connection closes, calling `onMessage` for each message
     /// in order. Returns when the close handshake finished, the peer vanished,
-    /// or the peer left our close unanswered past `closeTimeout` (the caller
-    /// then closes the channel).
+    /// or the peer left our close unanswered past `closeTimeout` (the
+    /// channel is then closed), once the last frames written reached the
+    /// socket (waiting at most `closeTimeout`).
     public func run<Inbound: AsyncSequence & Sendable>(
         inbound: Inbound,
         onMessage: @escaping @Sendable (WebSocketStateMachine.Message) async -> Void
     ) async where Inbound.Element == ByteBuffer {
-        await withTaskGroup(of: Void.self) { group in
-            // Whichever ends first ends the other: the timers end only on an unanswered close.
-            group.addTask { await self.runTimers() }
-            group.addTask { await self.read(inbound, onMessage: onMessage) }
-            await group.next()
-            group.cancelAll()
+        armTimer()
+        await read(inbound, onMessage: onMessage)
+        let timer = state.withLock { s -> Scheduled<Void>? in
+            s.running = false
+            if s.closeCode == nil { s.closeCode = .abnormal }
+            _ = s.machine.fail(.abnormal, "")
+            defer { s.timer = nil }
+            return s.timer
         }
-        state.withLock {
-            if $0.closeCode == nil { $0.closeCode = .abnormal }
-            _ = $0.machine.fail(.abnormal, "")
+        timer?.cancel()
+        // A close frame queued last must reach the socket before the caller
+        // closes the channel; a peer that reads nothing gets closeTimeout.
+        if let drained = outbound.drained {
+            let channel = outbound.channel
+            let giveUp = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.closeTimeout)) { channel.close(promise: nil) }
+            try? await drained.get()
+            giveUp.cancel()
         }
-        outbound.finish()
     }
 
     private func read<Inbound: AsyncSequence & Sendable>(
@@ -71,11 +84,21 @@ public final class WebSocketConnection: Sendable {
         onMessage: @escaping @Sendable (WebSocketStateMachine.Message) async -> Void
     ) async where Inbound.Element == ByteBuffer {
         let parser = FrameParser(role: role, maxFrameSize: configuration.maxFrameSize)
-        var buffer = ByteBuffer()
+        // Bytes of an incomplete frame, in a buffer of our own: nil (nothing
+        // kept) between whole frames, so an idle connection holds no buffer
+        // and the channel's receive buffer can be reused for the next read.
+        var pending: ByteBuffer?
         do {
             reading: for try await chunk in inbound {
-                var chunk = chunk
-                buffer.writeBuffer(&chunk)
+                var buffer: ByteBuffer
+                if var kept = pending {
+                    var chunk = chunk
+                    kept.writeBuffer(&chunk)
+                    buffer = kept
+                } else {
+                    buffer = chunk
+                }
+                pending = nil
                 state.withLock { $0.machine.received(at: .now) }
                 while true {
                     let frame: WebSocketFrame?
@@ -95,7 +118,11 @@ public final class WebSocketConnection: Sendable {
                     }
                     if isClosed { break reading }
                 }
-                buffer.discardReadBytes()
+                if buffer.readableBytes > 0 {
+                    var kept = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+                    kept.writeBuffer(&buffer)
+                    pending = kept
+                }
             }
         } catch {
             logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
@@ -106,16 +133,13 @@ public final class WebSocketConnection: Sendable {
 
     private func perform(_ action: WebSocketStateMachine.Action) async {
         switch action {
-        case .none, .deliver:
-            break
+        case .none, .deliver, .disconnect:
+            break  // `read` stops; `run` returns and the caller closes the channel
         case .send(let frame):
             try? await write(frame)
         case .sendCloseAndDisconnect(let code, let reason):
             state.withLock { if $0.closeCode == nil { $0.closeCode = code } }
             try? await write(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code, reason: reason)))
-            outbound.finish()
-        case .disconnect:
-            outbound.finish()
         }
     }
 
@@ -128,6 +152,8 @@ public final class WebSocketConnection: Sendable {
         try await send(opcode: .binary, payload: binary)
     }
 
+    /// Queues the message; waits only while more than
+    /// `configuration.sendHighWater` bytes are on their way to the peer.
     public func send(opcode: WebSocketFrame.Opcode, payload: ByteBuffer) async throws {
         if let compressed = compressedPayload(payload) {
             try await write(WebSocketFrame(rsv1: true, opcode: opcode, payload: compressed))
@@ -136,25 +162,33 @@ public final class WebSocketConnection: Sendable {
         }
     }
 
-    /// Sends bytes that already form one or more complete server frames
-    /// (an event encoded once for every subscriber). Server role only.
-    public func sendEncodedFrames(_ bytes: ByteBuffer) async throws {
+    /// Offers bytes that already form one or more complete server frames
+    /// (an event encoded once for every subscriber), without waiting.
+    /// False when more than `maxPendingMessages` or `maxPendingBytes` would
+    /// be pending: the peer is not reading. After our close frame the bytes
+    /// are dropped (true). Server role only.
+    public func offerEncodedFrames(_ bytes: ByteBuffer) -> Bool {
         precondition(role == .server, "clients must mask every frame")
-        guard !isClosing else { return }
-        try await outbound.write(bytes)
+        guard !isClosing else { return true }
+        return outbound.offer(bytes) != .overBudget
     }
 
     /// Starts the close handshake; `run` returns once the peer answers or
     /// `closeTimeout` passes.
     public func close(_ code: WebSocketCloseCode = .normal, reason: String = "") async {
+        startClose(code, reason: reason)
+    }
+
+    /// `close` for callers that cannot wait (the hub closing a slow subscriber).
+    public func startClose(_ code: WebSocketCloseCode = .normal, reason: String = "") {
         let result = state.withLock { s -> WebSocketStateMachine.CloseResult in
             let result = s.machine.close(at: .now)
             if result == .sendClose { s.closeCode = code }
             return result
         }
         guard result == .sendClose else { return }
-        wakeTimer()
-        try? await write(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code, reason: reason)))
+        post(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code, reason: reason)))
+        armTimer()
     }
 
     private var isClosing: Bool { state.withLock { $0.machine.phase != .open } }
@@ -175,33 +209,64 @@ public final class WebSocketConnection: Sendable {
         }
     }
 
-    private func write(_ frame: WebSocketFrame) async throws {
+    private func encoded(_ frame: WebSocketFrame) -> ByteBuffer {
         let maskKey: UInt32? = role == .client ? UInt32.random(in: 0...UInt32.max) : nil
-        try await outbound.write(FrameEncoder.encode(frame, maskKey: maskKey))
+        return FrameEncoder.encode(frame, maskKey: maskKey)
     }
 
-    /// Performs the state machine's timing: pings, the idle close, the
-    /// close handshake's timeout. Ends with the connection.
-    private func runTimers() async {
-        while !Task.isCancelled {
-            await timerWake.wait(until: state.withLock { $0.machine.nextTimer })
-            if Task.isCancelled { return }
-            switch state.withLock({ $0.machine.timerFired(at: .now) }) {
-            case .none:
-                continue
-            case .sendPing:
-                try? await write(WebSocketFrame(opcode: .ping))
-            case .closeIdle:
-                state.withLock { if $0.closeCode == nil { $0.closeCode = .goingAway } }
-                try? await write(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(.goingAway, reason: "idle timeout")))
-            case .disconnect:
-                return  // `run` stops reading and returns; the channel closes
-            }
+    /// Queues a frame, waiting while too much is pending.
+    private func write(_ frame: WebSocketFrame) async throws {
+        try await outbound.write(encoded(frame), closes: frame.opcode == .close)
+    }
+
+    /// Queues a frame without waiting (the timers and `startClose`, on any thread).
+    private func post(_ frame: WebSocketFrame) {
+        _ = outbound.post(encoded(frame), closes: frame.opcode == .close)
+    }
+
+    /// Schedules the timer at the machine's next deadline, unless one is
+    /// scheduled already at or before it: a timer that fires early (the
+    /// idle deadline moved on as frames arrived) finds nothing due and
+    /// schedules the next.
+    private func armTimer() {
+        let eventLoop = outbound.channel.eventLoop
+        state.withLock { s in
+            guard s.running, let deadline = s.machine.nextTimer else { return }
+            if let scheduled = s.timerDeadline, scheduled <= deadline { return }
+            s.timer?.cancel()
+            s.timerDeadline = deadline
+            s.timer = eventLoop.scheduleTask(in: TimeAmount(deadline - .now)) { self.timerFired() }
         }
     }
 
-    /// Wakes the timer task to look at the (new) deadline.
-    private func wakeTimer() {
-        timerWake.signal()
+    /// On the event loop: performs the state machine's timing (pings, the
+    /// idle close, the close handshake's timeout) and schedules the next.
+    private func timerFired() {
+        let action = state.withLock { s -> WebSocketStateMachine.TimerAction? in
+            s.timer = nil
+            s.timerDeadline = nil
+            return s.running ? s.machine.timerFired(at: .now) : nil
+        }
+        switch action {
+        case nil, .none?:
+            break
+        case .sendPing?:
+            post(WebSocketFrame(opcode: .ping))
+        case .closeIdle?:
+            state.withLock { if $0.closeCode == nil { $0.closeCode = .goingAway } }
+            post(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(.goingAway, reason: "idle timeout")))
+        case .disconnect?:
+            outbound.channel.close(promise: nil)  // `read` ends; `run` returns
+            return
+        }
+        armTimer()
+    }
+}
+
+extension TimeAmount {
+    /// A Swift duration on NIO's clock; negative durations are zero.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }

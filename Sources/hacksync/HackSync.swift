@@ -160,7 +160,7 @@ struct Serve: AsyncParsableCommand {
         configuration.realtime.privateToken = privateToken ?? env["HACKSYNC_PRIVATE_TOKEN"]
         if let wsQueueLimit {
             guard wsQueueLimit > 0 else { throw ValidationError("--ws-queue-limit must be positive") }
-            configuration.realtime.queueMessages = wsQueueLimit
+            configuration.realtime.webSocket.maxPendingMessages = wsQueueLimit
         }
         if let origins = allowedOrigins ?? env["HACKSYNC_ALLOWED_ORIGINS"] {
             configuration.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
