@@ -6,12 +6,14 @@
 # Usage: scripts/bench-realtime.sh [subscribers] [rounds] [idle-connections] [repeats]
 # With BASELINE=path/to/an/older/hacksync every measurement runs for both
 # binaries, alternating (baseline, current) `repeats` times, so the shared
-# machine's noise falls on both alike.
+# machine's noise falls on both alike. IDLE_SECONDS=35 also reports the
+# server's CPU while the plain connections sit idle (one ping round).
 set -euo pipefail
 SUBSCRIBERS=${1:-1000}
 ROUNDS=${2:-20}
 IDLE=${3:-5000}
 REPEATS=${4:-1}
+IDLE_SECONDS=${IDLE_SECONDS:-0}
 source "$(dirname "$0")/bench-env.sh"
 # Each connection is a descriptor on both sides; the client is one process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -40,7 +42,9 @@ for repeat in $(seq 1 "$REPEATS"); do
         for mode in plain deflate; do
             stop_serve
             start_serve "$bin"
-            "$ROOT/.venv/bin/python" bench/ws_memory.py "$SERVE_PID" "ws://127.0.0.1:$PORT/ws" "$IDLE" "$mode"
+            idle_seconds=0
+            [ "$mode" = plain ] && idle_seconds=$IDLE_SECONDS
+            "$ROOT/.venv/bin/python" bench/ws_memory.py "$SERVE_PID" "ws://127.0.0.1:$PORT/ws" "$IDLE" "$mode" "$idle_seconds"
         done
         stop_serve
     done

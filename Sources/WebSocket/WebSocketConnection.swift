@@ -91,14 +91,15 @@ public final class WebSocketConnection: Sendable {
         do {
             reading: for try await chunk in inbound {
                 var buffer: ByteBuffer
+                let owned = pending != nil
                 if var kept = pending {
+                    pending = nil  // `kept` is the only reference: appending does not copy
                     var chunk = chunk
                     kept.writeBuffer(&chunk)
                     buffer = kept
                 } else {
                     buffer = chunk
                 }
-                pending = nil
                 state.withLock { $0.machine.received(at: .now) }
                 while true {
                     let frame: WebSocketFrame?
@@ -119,9 +120,15 @@ public final class WebSocketConnection: Sendable {
                     if isClosed { break reading }
                 }
                 if buffer.readableBytes > 0 {
-                    var kept = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
-                    kept.writeBuffer(&buffer)
-                    pending = kept
+                    if owned {
+                        buffer.discardReadBytes()
+                        pending = buffer
+                    } else {
+                        // Still the channel's receive buffer: copy the tail out of it.
+                        var kept = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+                        kept.writeBuffer(&buffer)
+                        pending = kept
+                    }
                 }
             }
         } catch {
@@ -260,13 +267,5 @@ public final class WebSocketConnection: Sendable {
             return
         }
         armTimer()
-    }
-}
-
-extension TimeAmount {
-    /// A Swift duration on NIO's clock; negative durations are zero.
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }
