@@ -149,7 +149,8 @@ let package = Package(
         ),
         .testTarget(
             name: "HackSyncTests",
-            dependencies: ["AsyncWakeup", "HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
+            dependencies: ["AsyncWakeup", "HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket",
+                           .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "IntegrationTests",
