@@ -33,6 +33,7 @@ public struct HTTPServer: Service {
     }
 
     public func run() async throws {
+        let openWebSockets = OpenWebSockets()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -41,10 +42,10 @@ public struct HTTPServer: Service {
             // start it small, as idle WebSocket subscribers send little (it
             // grows when reads fill it).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
-            .bind(host: host, port: port) { [webSocket, firstRequestTimeout] channel in
+            .bind(host: host, port: port) { [webSocket, firstRequestTimeout, logger] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let upgraders: [any NIOTypedHTTPServerProtocolUpgrader<ConnectionKind>] =
-                        webSocket.map { [WebSocketUpgrader(endpoint: $0)] } ?? []
+                        webSocket.map { [WebSocketUpgrader(endpoint: $0, open: openWebSockets, logger: logger)] } ?? []
                     let kind = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                         configuration: .init(upgradeConfiguration: .init(upgraders: upgraders) { channel in
                             channel.eventLoop.makeCompletedFuture {
@@ -67,7 +68,7 @@ public struct HTTPServer: Service {
                         group.addTask {
                             switch try? await kind.get() {
                             case .http(let connection)?: await self.serve(connection)
-                            case .webSocket(let channel, let head)?: await self.serveWebSocket(channel, head)
+                            case .webSocket?: break  // served on its event loop
                             case nil: break  // closed before its first request
                             }
                         }
@@ -78,20 +79,11 @@ public struct HTTPServer: Service {
         } catch is CancellationError {
             // Graceful shutdown: the listening socket is closed; not an error.
         }
-        logger.info("HTTP server stopped")
-    }
-
-    private func serveWebSocket(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ head: HTTPRequestHead) async {
-        guard let endpoint = webSocket, case .success(let accepted) = endpoint.accept(head) else { return }
-        do {
-            try await channel.executeThenClose { inbound, _ in
-                let connection = WebSocketConnection(channel: channel.channel, role: .server, deflate: accepted.deflate,
-                                                     configuration: endpoint.configuration, logger: logger)
-                await endpoint.handler(connection, inbound, head)
-            }
-        } catch {
-            logger.debug("WebSocket connection ended with an error", metadata: ["error": "\(error)"])
+        if let webSocket, openWebSockets.count > 0 {
+            await openWebSockets.closeAll(.goingAway, reason: "server shutting down",
+                                          limit: webSocket.configuration.closeTimeout + .seconds(1))
         }
+        logger.info("HTTP server stopped")
     }
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {

@@ -12,10 +12,11 @@ public struct WebSocketEndpoint: Sendable {
     public var allowedOrigins: [String] = []
     public var enableDeflate = true
     public var configuration = WebSocketConfiguration()
-    /// Runs one upgraded connection until it ends.
-    public var handler: @Sendable (WebSocketConnection, NIOAsyncChannelInboundStream<ByteBuffer>, HTTPRequestHead) async -> Void
+    /// Called on the event loop as a connection is upgraded: what to do
+    /// with its messages and its end. No task serves the connection.
+    public var handler: @Sendable (WebSocketConnection, HTTPRequestHead) -> WebSocketChannelHandler.Delegate
 
-    public init(path: String?, handler: @escaping @Sendable (WebSocketConnection, NIOAsyncChannelInboundStream<ByteBuffer>, HTTPRequestHead) async -> Void) {
+    public init(path: String?, handler: @escaping @Sendable (WebSocketConnection, HTTPRequestHead) -> WebSocketChannelHandler.Delegate) {
         self.path = path
         self.handler = handler
     }
@@ -32,7 +33,8 @@ public struct WebSocketEndpoint: Sendable {
 /// What a new connection turned into after its first request.
 enum ConnectionKind: Sendable {
     case http(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>)
-    case webSocket(NIOAsyncChannel<ByteBuffer, ByteBuffer>, HTTPRequestHead)
+    /// Served by its `WebSocketChannelHandler`: nothing left to run.
+    case webSocket
 }
 
 /// Plugs our RFC 6455 handshake into NIO's HTTP upgrade machinery. A request
@@ -44,6 +46,8 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let supportedProtocol = "websocket"
     let requiredUpgradeHeaders: [String] = []
     let endpoint: WebSocketEndpoint
+    let open: OpenWebSockets
+    let logger: Logger
 
     struct Declined: Error {}
 
@@ -72,7 +76,18 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
 
     func upgrade(channel: Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<ConnectionKind> {
         channel.eventLoop.makeCompletedFuture {
-            .webSocket(try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel), upgradeRequest)
+            guard case .success(let accepted) = endpoint.accept(upgradeRequest) else { throw Declined() }
+            let connection = WebSocketConnection(channel: channel, role: .server, deflate: accepted.deflate,
+                                                 configuration: endpoint.configuration, logger: logger)
+            var delegate = endpoint.handler(connection, upgradeRequest)
+            let id = open.add(connection)
+            let onClose = delegate.onClose
+            delegate.onClose = { [open] in
+                open.remove(id)
+                onClose()
+            }
+            try channel.pipeline.syncOperations.addHandler(WebSocketChannelHandler(connection: connection, delegate: delegate))
+            return .webSocket
         }
     }
 }

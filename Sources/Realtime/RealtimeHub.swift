@@ -82,10 +82,11 @@ public final class RealtimeHub: EventSink {
         return constantTimeEquals(expected, token)
     }
 
-    /// Serves one upgraded connection until it closes.
-    public func serve<Inbound: AsyncSequence & Sendable>(
-        _ connection: WebSocketConnection, inbound: Inbound, authorized: Bool
-    ) async where Inbound.Element == ByteBuffer {
+    /// Takes on one upgraded connection: registers its subscriber and
+    /// returns what its event loop calls with each request and at its end.
+    /// Nothing runs for the connection while it is idle; replays and waits
+    /// run in tasks of their own while they last.
+    public func attach(_ connection: WebSocketConnection, authorized: Bool) -> WebSocketChannelHandler.Delegate {
         let windowBits = connection.deflate.map(\.serverMaxWindowBits)
         let logger = self.logger
         // Created and registered under one lock with the newest published
@@ -105,31 +106,31 @@ public final class RealtimeHub: EventSink {
         }
         let id = session.id
         logger.debug("subscriber connected", metadata: ["ws.session": "\(id)", "ws.authorized": "\(authorized)"])
-        defer {
-            state.withLock { _ = $0.sessions.removeValue(forKey: id) }
-            logger.debug("subscriber disconnected", metadata: ["ws.session": "\(id)"])
-        }
-        let waits = ConnectionWaits()
+        let tasks = ConnectionTasks()
         let log = self.log
-        await connection.run(inbound: inbound) { message in
-            guard case .text(let text) = message else {
-                session.send(ServerMessage.error("requests are JSON text messages"))
-                return
-            }
-            let request: ClientRequest
-            do throws(ClientRequest.Invalid) {
-                request = try ClientRequest.parse(text.readableBytesView, authorized: authorized)
-            } catch {
-                session.send(ServerMessage.error(error.message))
-                return
-            }
-            await session.handle(request, log: log, latestSeq: { self.latestSeq },
-                                 startWait: { xid, timeout in waits.run { await self.wait(xid: xid, timeout: timeout, for: session) } },
-                                 logger: logger)
-        }
-        session.disconnected()
-        // Cancelled (and forgotten by `writeWaits`) with the connection.
-        await waits.finish()
+        return WebSocketChannelHandler.Delegate(
+            onMessage: { message in
+                guard case .text(let text) = message else {
+                    return session.send(ServerMessage.error("requests are JSON text messages"))
+                }
+                let request: ClientRequest
+                do throws(ClientRequest.Invalid) {
+                    request = try ClientRequest.parse(text.readableBytesView, authorized: authorized)
+                } catch {
+                    return session.send(ServerMessage.error(error.message))
+                }
+                session.handle(request, log: log, latestSeq: { self.latestSeq },
+                               spawn: { tasks.run($0) },
+                               startWait: { xid, timeout in tasks.run { await self.wait(xid: xid, timeout: timeout, for: session) } },
+                               logger: logger)
+            },
+            onClose: {
+                self.state.withLock { _ = $0.sessions.removeValue(forKey: id) }
+                session.disconnected()
+                // Waits are forgotten by `writeWaits` as they are cancelled.
+                tasks.cancelAll()
+                logger.debug("subscriber disconnected", metadata: ["ws.session": "\(id)"])
+            })
     }
 
     private func wait(xid: UInt64, timeout: Duration, for session: SubscriberSession) async {

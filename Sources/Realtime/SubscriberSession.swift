@@ -82,10 +82,14 @@ public final class SubscriberSession: Sendable {
         if state.withLock({ $0.close() }) { onOverflow() }
     }
 
-    /// Handles one request from the subscriber. `startWait` runs a wait
-    /// beside the requests that follow it and calls `answer` with its result.
+    /// Handles one request from the subscriber, on its connection's event
+    /// loop: without waiting. A replay runs in a task started by `spawn`, and
+    /// `startWait` runs a wait likewise and calls `answer` with its result;
+    /// the requests that follow are handled meanwhile, and the state machine
+    /// keeps every channel's events and the answers in order.
     func handle(_ request: ClientRequest, log: any EventLog, latestSeq: @Sendable () -> Int64,
-                startWait: (UInt64, Duration) -> Void, logger: Logger) async {
+                spawn: (@escaping @Sendable () async -> Void) -> Void,
+                startWait: (UInt64, Duration) -> Void, logger: Logger) {
         switch request {
         case .unsubscribe(let channel):
             let overflowed = state.withLock { machine in
@@ -94,12 +98,17 @@ public final class SubscriberSession: Sendable {
             }
             if overflowed { overflow() }
         case .subscribe(let subscription):
-            guard let ticket = register(subscription, latestSeq: latestSeq), let since = subscription.since else { return }
-            // A task keeps the memory its deepest call ever needed, and the
-            // replay's calls are deep: run it in a task of its own, so the
-            // connection's task stays small for the hours it sits idle.
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.replay(subscription, ticket: ticket, since: since, log: log, logger: logger) }
+            if subscription.since != nil, !state.withLock({ $0.replayStarted() }) {
+                return send(ServerMessage.error(
+                    "too many replays running (\(SubscriptionStateMachine.maximumRunningReplays)); subscribe with since once their events arrived"))
+            }
+            guard let ticket = register(subscription, latestSeq: latestSeq), let since = subscription.since else {
+                if subscription.since != nil { state.withLock { $0.replayEnded() } }
+                return
+            }
+            spawn {
+                await self.replay(subscription, ticket: ticket, since: since, log: log, logger: logger)
+                self.state.withLock { $0.replayEnded() }
             }
         case .wait(let xid, let timeout):
             guard state.withLock({ $0.waitStarted() }) else {

@@ -59,6 +59,11 @@ struct SubscriptionStateMachine {
     private(set) var waitsPending = 0
     /// Waits one subscriber may have pending at once.
     static let maximumPendingWaits = 100
+    /// Replays running (reading the log), superseded ones included until they notice.
+    private(set) var replaysRunning = 0
+    /// Replays one subscriber may run at once: one per channel, and one
+    /// superseded by a resubscription that has not stopped yet.
+    static let maximumRunningReplays = 2 * Entity.allCases.count
 
     init(bufferLimit: Int, publishedThrough: Int64 = 0) {
         self.bufferLimit = bufferLimit
@@ -77,6 +82,18 @@ struct SubscriptionStateMachine {
     /// A wait was answered (or ended without an answer).
     mutating func waitEnded() {
         waitsPending -= 1
+    }
+
+    /// A replay is about to start: false when the subscriber runs too many already.
+    mutating func replayStarted() -> Bool {
+        guard replaysRunning < Self.maximumRunningReplays else { return false }
+        replaysRunning += 1
+        return true
+    }
+
+    /// A replay's task ended (finished, superseded or failed).
+    mutating func replayEnded() {
+        replaysRunning -= 1
     }
 
     /// A message to send after every event up to `seq` (the answer to a

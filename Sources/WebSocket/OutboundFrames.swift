@@ -114,6 +114,9 @@ final class OutboundFrames: Sendable {
         if let backlog { try await backlog.get() }
     }
 
+    /// Bytes queued or in the socket's write.
+    var pendingBytes: Int { state.withLock { $0.ledger.pendingBytes } }
+
     /// Completes when everything queued so far has been written (or
     /// failed); nil when nothing is pending.
     var drained: EventLoopFuture<Void>? { state.withLock { $0.lastPass } }
@@ -148,13 +151,17 @@ final class OutboundFrames: Sendable {
         guard let last = frames.last else { return promise.succeed() }
         let count = frames.count
         let future = promise.futureResult
-        future.whenComplete { _ in
+        // The ledger is settled before the pass's promise completes, so
+        // whoever waited on it finds the budget freed.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { result in
             self.state.withLock { s in
                 s.ledger.written(messages: count, bytes: bytes)
                 if s.lastPass === future { s.lastPass = nil }
             }
+            promise.completeWith(result)
         }
         for frame in frames.dropLast() { channel.write(frame, promise: nil) }
-        channel.writeAndFlush(last, promise: promise)
+        channel.writeAndFlush(last, promise: written)
     }
 }

@@ -2,16 +2,16 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// One open WebSocket connection on a NIO channel: reads and parses frames
-/// from the channel's async inbound stream, runs them and the clock through
-/// the state machine, and performs what it decides (pongs, pings, close
-/// frames, disconnects); sends messages.
+/// One open WebSocket connection on a NIO channel: runs the frames read
+/// and the clock through the state machine, performs what it decides
+/// (pongs, pings, close frames, disconnects), and sends messages. A driver
+/// feeds it the bytes read: `WebSocketChannelHandler` on the event loop (the
+/// server), or `run(inbound:)` from a task (the client).
 ///
-/// An idle connection costs no task of its own beyond the one reading it:
-/// frames from any thread are queued in order and written by the channel's
-/// event loop (`OutboundFrames`), and the pings and timeouts are one
-/// scheduled task on that loop. Each frame is written as one buffer, so
-/// frames never interleave.
+/// An idle connection costs no task: frames from any thread are queued in
+/// order and written by the channel's event loop (`OutboundFrames`), and the
+/// pings and timeouts are one scheduled task on that loop. Each frame is
+/// written as one buffer, so frames never interleave.
 public final class WebSocketConnection: Sendable {
     public let role: FrameParser.Role
     public let deflate: DeflateParameters?
@@ -28,6 +28,15 @@ public final class WebSocketConnection: Sendable {
         var running = true
     }
     private let state: Mutex<State>
+    /// Bytes read but not parsed yet: the rest of a chunk whose messages
+    /// are being delivered (`owned` false: still the channel's receive
+    /// buffer), or the start of an incomplete frame (a copy of our own).
+    private struct UnreadBytes {
+        var bytes: ByteBuffer?
+        var owned = false
+    }
+    private let unread = Mutex(UnreadBytes())
+    private let parser: FrameParser
     /// Our own compressor (client role keeps context unless told otherwise).
     /// The server role compresses statelessly: see `compressedPayload`.
     private let compressor: Mutex<Deflater?>
@@ -45,13 +54,107 @@ public final class WebSocketConnection: Sendable {
             pingInterval: configuration.pingInterval, idleTimeout: configuration.idleTimeout,
             closeTimeout: configuration.closeTimeout)))
         compressor = Mutex(nil)
+        parser = FrameParser(role: role, maxFrameSize: configuration.maxFrameSize)
     }
 
     /// The close code the connection ended with, once it ended.
     public var closeCode: WebSocketCloseCode? { state.withLock { $0.closeCode } }
 
+    /// What reading led to (`nextStep`).
+    public enum ReadStep: Sendable, Equatable {
+        /// A message is due; call `nextStep(reading: nil)` for the next.
+        case message(WebSocketStateMachine.Message)
+        /// Everything read so far is consumed: read more.
+        case needMore
+        /// The close handshake finished, or the peer broke the protocol (our
+        /// close frame is queued): read no more, close once the frames queued
+        /// reached the socket (`closeWhenDrained`).
+        case ended
+    }
+
+    /// Takes bytes read from the socket (nil: go on with what is kept) and
+    /// runs their frames through the state machine until a message is due,
+    /// more bytes are needed, or the connection ended. Pongs and close
+    /// frames are queued without waiting; a driver that reads stops reading
+    /// while more than `sendHighWater` bytes are pending (`outboundBacklog`).
+    /// Called by one reader at a time.
+    public func nextStep(reading chunk: ByteBuffer?) -> ReadStep {
+        var buffer: ByteBuffer
+        var owned: Bool
+        let stored = unread.withLock { r -> UnreadBytes in
+            defer { r = UnreadBytes() }
+            return r
+        }
+        switch (stored.bytes, chunk) {
+        case (nil, nil):
+            return .needMore
+        case (let kept?, nil):
+            buffer = kept
+            owned = stored.owned
+        case (nil, let chunk?):
+            buffer = chunk
+            owned = false
+        case (var kept?, var chunk?):
+            if !stored.owned { kept = copied(kept) }
+            // `kept` is the only reference: appending does not copy it.
+            kept.writeBuffer(&chunk)
+            buffer = kept
+            owned = true
+        }
+        if chunk != nil { state.withLock { $0.machine.received(at: .now) } }
+        while true {
+            let frame: WebSocketFrame?
+            do throws(WebSocketProtocolError) {
+                frame = try parser.parse(&buffer)
+            } catch {
+                perform(state.withLock { $0.machine.fail(error.closeCode, error.reason) })
+                return .ended
+            }
+            guard let frame else { break }
+            let action = state.withLock { $0.machine.receive(frame) }
+            if case .deliver(let message) = action {
+                keep(buffer, owned: owned)
+                return .message(message)
+            }
+            perform(action)
+            if isClosed { return .ended }
+        }
+        // Nothing is kept between whole frames, so an idle connection holds
+        // no buffer and the channel's receive buffer is reused for the next
+        // read; the tail of an incomplete frame is copied out of it once.
+        if buffer.readableBytes > 0 {
+            if owned {
+                buffer.discardReadBytes()
+            } else {
+                buffer = copied(buffer)
+            }
+            keep(buffer, owned: true)
+        }
+        return .needMore
+    }
+
+    private func keep(_ buffer: ByteBuffer, owned: Bool) {
+        guard buffer.readableBytes > 0 else { return }
+        unread.withLock { $0 = UnreadBytes(bytes: buffer, owned: owned) }
+    }
+
+    private func copied(_ buffer: ByteBuffer) -> ByteBuffer {
+        var buffer = buffer
+        var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+        copy.writeBuffer(&buffer)
+        return copy
+    }
+
+    /// Bytes queued for the peer beyond `sendHighWater`: the future to wait
+    /// on before reading on (so a peer that sends but does not read cannot
+    /// pile up pongs and echoes); nil when below.
+    public var outboundBacklog: EventLoopFuture<Void>? {
+        outbound.pendingBytes > configuration.sendHighWater ? outbound.drained : nil
+    }
+
     /// Reads until the connection closes, calling `onMessage` for each message
-    /// in order. Returns when the close handshake finished, the peer vanished,
+    /// in order (the client; the server reads in `WebSocketChannelHandler`).
+    /// Returns when the close handshake finished, the peer vanished,
     /// or the peer left our close unanswered past `closeTimeout` (the
     /// channel is then closed), once the last frames written reached the
     /// socket (waiting at most `closeTimeout`).
@@ -59,16 +162,21 @@ public final class WebSocketConnection: Sendable {
         inbound: Inbound,
         onMessage: @escaping @Sendable (WebSocketStateMachine.Message) async -> Void
     ) async where Inbound.Element == ByteBuffer {
-        armTimer()
-        await read(inbound, onMessage: onMessage)
-        let timer = state.withLock { s -> Scheduled<Void>? in
-            s.running = false
-            if s.closeCode == nil { s.closeCode = .abnormal }
-            _ = s.machine.fail(.abnormal, "")
-            defer { s.timer = nil }
-            return s.timer
+        start()
+        do {
+            reading: for try await chunk in inbound {
+                var step = nextStep(reading: chunk)
+                while case .message(let message) = step {
+                    await onMessage(message)
+                    step = nextStep(reading: nil)
+                }
+                if step == .ended { break reading }
+                if let backlog = outboundBacklog { try? await backlog.get() }
+            }
+        } catch {
+            logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
         }
-        timer?.cancel()
+        ended()
         // A close frame queued last must reach the socket before the caller
         // closes the channel; a peer that reads nothing gets closeTimeout.
         if let drained = outbound.drained {
@@ -79,74 +187,47 @@ public final class WebSocketConnection: Sendable {
         }
     }
 
-    private func read<Inbound: AsyncSequence & Sendable>(
-        _ inbound: Inbound,
-        onMessage: @escaping @Sendable (WebSocketStateMachine.Message) async -> Void
-    ) async where Inbound.Element == ByteBuffer {
-        let parser = FrameParser(role: role, maxFrameSize: configuration.maxFrameSize)
-        // Bytes of an incomplete frame, in a buffer of our own: nil (nothing
-        // kept) between whole frames, so an idle connection holds no buffer
-        // and the channel's receive buffer can be reused for the next read.
-        var pending: ByteBuffer?
-        do {
-            reading: for try await chunk in inbound {
-                var buffer: ByteBuffer
-                let owned = pending != nil
-                if var kept = pending {
-                    pending = nil  // `kept` is the only reference: appending does not copy
-                    var chunk = chunk
-                    kept.writeBuffer(&chunk)
-                    buffer = kept
-                } else {
-                    buffer = chunk
-                }
-                state.withLock { $0.machine.received(at: .now) }
-                while true {
-                    let frame: WebSocketFrame?
-                    do throws(WebSocketProtocolError) {
-                        frame = try parser.parse(&buffer)
-                    } catch {
-                        let action = state.withLock { $0.machine.fail(error.closeCode, error.reason) }
-                        await perform(action)
-                        break reading
-                    }
-                    guard let frame else { break }
-                    let action = state.withLock { $0.machine.receive(frame) }
-                    if case .deliver(let message) = action {
-                        await onMessage(message)
-                    } else {
-                        await perform(action)
-                    }
-                    if isClosed { break reading }
-                }
-                if buffer.readableBytes > 0 {
-                    if owned {
-                        buffer.discardReadBytes()
-                        pending = buffer
-                    } else {
-                        // Still the channel's receive buffer: copy the tail out of it.
-                        var kept = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
-                        kept.writeBuffer(&buffer)
-                        pending = kept
-                    }
-                }
-            }
-        } catch {
-            logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
+    /// Starts the timers (pings, the idle timeout).
+    public func start() {
+        armTimer()
+    }
+
+    /// The connection is over (the peer vanished, or reading ended): no
+    /// more timers, and the close code is abnormal unless one was set.
+    public func ended() {
+        let timer = state.withLock { s -> Scheduled<Void>? in
+            s.running = false
+            if s.closeCode == nil { s.closeCode = .abnormal }
+            _ = s.machine.fail(.abnormal, "")
+            defer { s.timer = nil }
+            return s.timer
+        }
+        timer?.cancel()
+    }
+
+    /// Closes the channel once the frames queued reached the socket, or
+    /// after `closeTimeout` if the peer does not read them.
+    public func closeWhenDrained() {
+        let channel = outbound.channel
+        guard let drained = outbound.drained else { return channel.close(promise: nil) }
+        let giveUp = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.closeTimeout)) { channel.close(promise: nil) }
+        drained.whenComplete { _ in
+            giveUp.cancel()
+            channel.close(promise: nil)
         }
     }
 
     private var isClosed: Bool { state.withLock { $0.machine.phase == .closed } }
 
-    private func perform(_ action: WebSocketStateMachine.Action) async {
+    private func perform(_ action: WebSocketStateMachine.Action) {
         switch action {
         case .none, .deliver, .disconnect:
-            break  // `read` stops; `run` returns and the caller closes the channel
+            break  // reading ends; the driver closes the channel
         case .send(let frame):
-            try? await write(frame)
+            post(frame)
         case .sendCloseAndDisconnect(let code, let reason):
             state.withLock { if $0.closeCode == nil { $0.closeCode = code } }
-            try? await write(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code, reason: reason)))
+            post(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code, reason: reason)))
         }
     }
 
@@ -167,6 +248,21 @@ public final class WebSocketConnection: Sendable {
         } else {
             try await write(WebSocketFrame(opcode: opcode, payload: payload))
         }
+    }
+
+    /// Queues a message without waiting, compressed when negotiated and
+    /// worth it (a server answering on the event loop; its reader stops
+    /// reading while `outboundBacklog` is set). False after our close frame.
+    @discardableResult
+    public func enqueue(_ message: WebSocketStateMachine.Message) -> Bool {
+        let (opcode, payload): (WebSocketFrame.Opcode, ByteBuffer) = switch message {
+        case .text(let payload): (.text, payload)
+        case .binary(let payload): (.binary, payload)
+        }
+        if let compressed = compressedPayload(payload) {
+            return post(WebSocketFrame(rsv1: true, opcode: opcode, payload: compressed))
+        }
+        return post(WebSocketFrame(opcode: opcode, payload: payload))
     }
 
     /// Offers bytes that already form one or more complete server frames
@@ -226,9 +322,11 @@ public final class WebSocketConnection: Sendable {
         try await outbound.write(encoded(frame), closes: frame.opcode == .close)
     }
 
-    /// Queues a frame without waiting (the timers and `startClose`, on any thread).
-    private func post(_ frame: WebSocketFrame) {
-        _ = outbound.post(encoded(frame), closes: frame.opcode == .close)
+    /// Queues a frame without waiting (the timers, `startClose`, the
+    /// reader's pongs and close frames, on any thread); false after the close frame.
+    @discardableResult
+    private func post(_ frame: WebSocketFrame) -> Bool {
+        outbound.post(encoded(frame), closes: frame.opcode == .close)
     }
 
     /// Schedules the timer at the machine's next deadline, unless one is

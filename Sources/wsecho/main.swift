@@ -22,13 +22,8 @@ struct WSEcho {
         switch (args.first, args.count) {
         case ("server", 2):
             let address = try ListenAddress(parsing: args[1])
-            var endpoint = WebSocketEndpoint(path: nil) { connection, inbound, _ in
-                await connection.run(inbound: inbound) { message in
-                    switch message {
-                    case .text(let payload): try? await connection.send(text: payload)
-                    case .binary(let payload): try? await connection.send(binary: payload)
-                    }
-                }
+            var endpoint = WebSocketEndpoint(path: nil) { connection, _ in
+                WebSocketChannelHandler.Delegate(onMessage: { connection.enqueue($0) })
             }
             endpoint.configuration = configuration
             var server = HTTPServer(host: address.host, port: address.port, responder: NotFound(), logger: logger)

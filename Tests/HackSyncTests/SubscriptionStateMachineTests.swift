@@ -27,6 +27,8 @@ import Testing
         func published(through seq: Int64) -> [String] { machine.published(through: seq) }
         func waitStarted() -> Bool { machine.waitStarted() }
         func waitEnded() { machine.waitEnded() }
+        func replayStarted() -> Bool { machine.replayStarted() }
+        func replayEnded() { machine.replayEnded() }
     }
 
     @Test func liveDeliversNewerMatchingEventsOfItsChannelOnce() {
@@ -126,6 +128,29 @@ import Testing
         #expect(!machine.waitStarted())
         machine.waitEnded()
         #expect(machine.waitStarted())
+    }
+
+    @Test func runningReplaysAreBounded() {
+        let machine = Box(bufferLimit: 10)
+        for _ in 0..<Machine.maximumRunningReplays { #expect(machine.replayStarted()) }
+        #expect(!machine.replayStarted())
+        machine.replayEnded()
+        #expect(machine.replayStarted())
+    }
+
+    /// Requests are not queued behind a replay: two channels can replay at
+    /// once, each in its own order, and an answer waits for both.
+    @Test func twoChannelsReplayAtOnceAndAnAnswerWaitsForBoth() {
+        let machine = Box(bufferLimit: 10, publishedThrough: 5)
+        let projects = machine.subscribe(Subscription(channel: .projects, since: 0), latestSeq: 5)
+        let users = machine.subscribe(Subscription(channel: .users, since: 0), latestSeq: 5)
+        #expect(!machine.send("synced 5", afterSeq: 5), "held while a channel replays")
+        #expect(machine.replayed(Self.event(2, .users), for: users))
+        #expect(!machine.replayed(Self.event(3, .users), for: projects), "a replay delivers its own channel only")
+        #expect(machine.replayed(Self.event(3), for: projects))
+        #expect(machine.live(Self.event(6, .users)) == .buffered)
+        #expect(machine.finishReplay(users).map(\.event.seq) == [6])
+        #expect(machine.finishReplayMessages(projects) == ["synced 5"], "answered once the last replay ended")
     }
 
     /// Every interleaving of commits, live publications and replay pages

@@ -24,11 +24,11 @@ import WebSocket
         configuration.pingInterval = .milliseconds(50)
         configuration.idleTimeout = .milliseconds(200)
         configuration.closeTimeout = .milliseconds(300)
-        var endpoint = WebSocketEndpoint(path: nil) { connection, inbound, _ in
+        var endpoint = WebSocketEndpoint(path: nil) { connection, _ in
             if closeFromServer {
-                Task { await connection.close(.goingAway, reason: "bye") }
+                connection.startClose(.goingAway, reason: "bye")
             }
-            await connection.run(inbound: inbound) { _ in }
+            return WebSocketChannelHandler.Delegate(onMessage: { _ in })
         }
         endpoint.configuration = configuration
         let bound = AsyncStream<Int>.makeStream()
@@ -116,5 +116,34 @@ import WebSocket
             // The close timeout is 300 ms; the ping schedule (50 ms) must not be what ends it.
             #expect(closedAt - start >= .milliseconds(250))
         }
+    }
+
+    /// No task serves a connection, so none is cancelled at shutdown: the
+    /// server closes every open connection itself, with 1001.
+    @Test func shuttingDownClosesOpenConnectionsWith1001() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let bound = AsyncStream<Int>.makeStream()
+        var server = HTTPServer(host: "127.0.0.1", port: 0, responder: NotFound(), logger: logger) { bound.continuation.yield($0) }
+        server.webSocket = WebSocketEndpoint(path: nil) { connection, _ in
+            WebSocketChannelHandler.Delegate(onMessage: { connection.enqueue($0) })
+        }
+        let running = Task { [server] in try await server.run() }
+        var ports = bound.stream.makeAsyncIterator()
+        let port = try #require(await ports.next())
+        let echoed = AsyncStream<Void>.makeStream()
+        let client = Task {
+            try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/", logger: logger) { connection, inbound in
+                try await connection.send(text: ByteBuffer(string: "hello"))
+                await connection.run(inbound: inbound) { _ in echoed.continuation.yield() }
+                return connection.closeCode
+            }
+        }
+        // The echo came back: the server holds the connection.
+        var echoes = echoed.stream.makeAsyncIterator()
+        _ = await echoes.next()
+        running.cancel()
+        #expect(try await client.value == .goingAway)
+        _ = try? await running.value
     }
 }

@@ -73,8 +73,8 @@ public struct HackSyncService {
             statistics: statistics,
             eventSink: follower,
             logger: logger)
-        var endpoint = WebSocketEndpoint(path: "/ws") { connection, inbound, head in
-            await hub.serve(connection, inbound: inbound, authorized: hub.isAuthorized(token: Self.token(in: head)))
+        var endpoint = WebSocketEndpoint(path: "/ws") { connection, head in
+            hub.attach(connection, authorized: hub.isAuthorized(token: Self.token(in: head)))
         }
         endpoint.allowedOrigins = configuration.allowedOrigins
         endpoint.configuration = configuration.realtime.webSocket
