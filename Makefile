@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-realtime bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -75,6 +75,14 @@ bench-capture-instructions: deps
 # and a null one: make bench-throughput [USERS=… PROJECTS=…] (RATES, STEP, PROFILE=1: see the script)
 bench-throughput: deps
 	@scripts/bench-throughput.sh $(USERS) $(PROJECTS)
+
+# Fan-out, idle memory and echo, HackSync side by side with a Hummingbird server
+# (bench/hb-broadcast): make bench-realtime [SUBSCRIBERS=1000 IDLE=5000 REPEATS=3]
+SUBSCRIBERS ?= 1000
+IDLE ?= 5000
+REPEATS ?= 3
+bench-realtime: deps
+	@scripts/bench-realtime.sh $(SUBSCRIBERS) 20 $(IDLE) $(REPEATS)
 
 services-start: deps
 	@scripts/services.sh start

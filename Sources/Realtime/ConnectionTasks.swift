@@ -28,9 +28,6 @@ final class ConnectionTasks: Sendable {
         }
     }
 
-    /// Tasks still running.
-    var count: Int { state.withLock { $0.running.count } }
-
     /// Cancels what is still running; nothing more starts.
     func cancelAll() {
         let running = state.withLock { s -> [Task<Void, Never>] in

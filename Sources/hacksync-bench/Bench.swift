@@ -12,7 +12,9 @@ import WebSocket
 ///
 ///   hacksync-bench latency [samples]      commit → visible in Elasticsearch, single updates
 ///   hacksync-bench bulk-insert [rows]     INSERT … SELECT throughput with and without capture triggers
-///   hacksync-bench subscribers WS_URL [n] [rounds]   commit → event at n WebSocket subscribers
+///   hacksync-bench subscribers WS_URL [n] [rounds] [BROADCAST_URL]   commit (or a POST to a
+///                                         peer's broadcast endpoint) → event at n WebSocket subscribers
+///   hacksync-bench echo WS_URL [connections] [messages] [bytes]   echo round trips, one message in flight per connection
 ///   hacksync-bench admin-load URL [connections] [seconds]   requests/s and latency of one admin endpoint
 ///   hacksync-bench replication-lag SUBSCRIBER_URL [seconds]   commit on the source → visible on the subscriber
 @main
@@ -30,9 +32,16 @@ struct Bench {
         case "http": try await http(es: es, logger: logger)
         case "subscribers":
             let rest = Array(args.dropFirst())
-            try await subscribers(db: db, url: rest.first ?? "ws://127.0.0.1:8080/ws",
+            try await subscribers(trigger: rest.count > 3 ? .broadcast(url: rest[3]) : .commit(db: db),
+                                  url: rest.first ?? "ws://127.0.0.1:8080/ws",
                                   count: rest.count > 1 ? Int(rest[1]) ?? 1000 : 1000,
                                   rounds: rest.count > 2 ? Int(rest[2]) ?? 20 : 20, logger: logger)
+        case "echo":
+            let rest = Array(args.dropFirst())
+            try await echo(url: rest.first ?? "ws://127.0.0.1:8080/ws",
+                           connections: rest.count > 1 ? Int(rest[1]) ?? 50 : 50,
+                           messages: rest.count > 2 ? Int(rest[2]) ?? 2000 : 2000,
+                           size: rest.count > 3 ? Int(rest[3]) ?? 256 : 256, logger: logger)
         case "replication-lag":
             let rest = Array(args.dropFirst())
             try await replicationLag(db: db, subscriber: rest.first ?? "", seconds: rest.count > 1 ? Int(rest[1]) ?? 30 : 30, logger: logger)
@@ -117,65 +126,6 @@ struct Bench {
         for (v, variant) in variants.enumerated() {
             let sorted = rates[v].sorted()
             print("bulk insert of \(rows) users, \(variant.label): median \(Int(sorted[2])) rows/s (min \(Int(sorted[0])), max \(Int(sorted[4]))), \(String(format: "%.2f", sorted[2] / baseline))× of no triggers")
-        }
-        await connection.close()
-    }
-
-    /// Opens `count` subscribers (our client stack) on one user's document,
-    /// then renames the user `rounds` times, one at a time, and records when
-    /// each subscriber received each rename, from the moment COMMIT returned.
-    static func subscribers(db: String, url: String, count: Int, rounds: Int, logger: Logger) async throws {
-        let connection = try await PostgresConnection.connect(db, applicationName: "bench", logger: logger)
-        let id = try await connection.query("SELECT min(id) FROM users").rows[0].int64(0)!
-        let clock = ContinuousClock()
-        final class Recorder: Sendable {
-            let received = Mutex<[String: [ContinuousClock.Instant]]>([:])
-            let open = Mutex<[WebSocketConnection]>([])
-            let ready = Mutex(0)
-        }
-        let recorder = Recorder()
-        let configuration: WebSocketConfiguration = {
-            var configuration = WebSocketConfiguration()
-            configuration.pingInterval = nil
-            return configuration
-        }()
-        let request = ByteBuffer(string: #"{"type":"subscribe","channel":"users","where":{"id":\#(id)}}"#)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<count {
-                group.addTask {
-                    try await WebSocketClient.connect(to: url, configuration: configuration, logger: logger) { ws, inbound in
-                        recorder.open.withLock { $0.append(ws) }
-                        try await ws.send(text: request)
-                        await ws.run(inbound: inbound) { message in
-                            guard case .text(let text) = message else { return }
-                            let body = String(buffer: text)
-                            if body.contains(#""type":"subscribed""#) { recorder.ready.withLock { $0 += 1 }; return }
-                            guard let range = body.range(of: "bench-round-") else { return }
-                            let tag = String(body[range.lowerBound...].prefix { $0 != "\"" })
-                            let now = clock.now
-                            recorder.received.withLock { $0[tag, default: []].append(now) }
-                        }
-                    }
-                }
-            }
-            while recorder.ready.withLock({ $0 }) < count { try await Task.sleep(for: .milliseconds(50)) }
-            var latencies: [Duration] = []
-            for round in 0..<rounds {
-                let tag = "bench-round-\(round)-\(UInt32.random(in: 0...UInt32.max))"
-                try await connection.query("UPDATE users SET name = $1 WHERE id = $2", [tag, id])
-                let committed = clock.now
-                let deadline = committed + .seconds(30)
-                while recorder.received.withLock({ $0[tag]?.count ?? 0 }) < count && clock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(2))
-                }
-                let times = recorder.received.withLock { $0[tag] ?? [] }
-                precondition(times.count == count, "only \(times.count) of \(count) subscribers got round \(round)")
-                latencies += times.map { $0 - committed }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            print("commit → event at each of \(count) subscribers, \(rounds) single updates: \(summary(latencies))")
-            for ws in recorder.open.withLock({ $0 }) { await ws.close() }
-            try await group.waitForAll()
         }
         await connection.close()
     }
