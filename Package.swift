@@ -65,6 +65,7 @@ let package = Package(
                 "Model", "WebSocket", "Sync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(

@@ -5,4 +5,6 @@ import NIOCore
 /// much is pending for it.
 public protocol FrameOutlet: Sendable {
     func offer(_ frame: ByteBuffer) -> Bool
+    /// The loop that writes what is offered, in the order it was offered.
+    var eventLoop: any EventLoop { get }
 }

@@ -67,13 +67,23 @@ public final class RealtimeHub: EventSink {
                 return (Array(fresh), Array(s.sessions.values))
             }
             guard !fresh.isEmpty else { return }
+            let started = ContinuousClock.now
             let encoded = fresh.map { EncodedEvent($0, compressionThreshold: configuration.webSocket.compressionThreshold) }
             let through = fresh.last!.seq
+            var writers = FanOutTiming.Loops()
             for session in sessions {
-                for event in encoded { session.offer(event) }
+                var queued = false
+                for event in encoded where session.offer(event) { queued = true }
                 session.published(through: through)
+                if queued { writers.insert(session.outlet.eventLoop) }
             }
+            FanOutTiming.record(since: started, whenPassesRanOn: writers)
         }
+    }
+
+    /// Creates the hub's series at zero, so that a scrape shows them before the first event.
+    public static func registerMetrics() {
+        _ = FanOutTiming.timer
     }
 
     /// Whether a presented token unlocks private fields (constant-time compare).
@@ -151,6 +161,8 @@ public final class RealtimeHub: EventSink {
             hub.sent.add(1, ordering: .relaxed)
             return true
         }
+
+        var eventLoop: any EventLoop { connection.eventLoop }
     }
 
     /// Messages handed to subscribers' connections since start.

@@ -33,16 +33,20 @@ public final class SubscriberSession: Sendable {
         self.state = Mutex(SubscriptionStateMachine(bufferLimit: bufferLimit, publishedThrough: publishedThrough))
     }
 
-    /// A live event from the hub.
-    func offer(_ event: EncodedEvent) {
-        let overflowed = state.withLock { machine -> Bool in
+    /// A live event from the hub; true when its frame was queued for the socket.
+    @discardableResult
+    func offer(_ event: EncodedEvent) -> Bool {
+        let (queued, overflowed) = state.withLock { machine -> (Bool, Bool) in
             switch machine.live(event) {
-            case .drop, .buffered: return false
-            case .deliver: return !push(event)
-            case .overflow: return true
+            case .drop, .buffered: return (false, false)
+            case .deliver:
+                let queued = push(event)
+                return (queued, !queued)
+            case .overflow: return (false, true)
             }
         }
         if overflowed { overflow() }
+        return queued
     }
 
     /// The hub has offered every event up to `seq`: send the answers that waited for them.

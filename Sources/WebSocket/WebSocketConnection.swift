@@ -57,6 +57,9 @@ public final class WebSocketConnection: Sendable {
         parser = FrameParser(role: role, maxFrameSize: configuration.maxFrameSize)
     }
 
+    /// The loop that writes the connection's frames.
+    public var eventLoop: any EventLoop { outbound.channel.eventLoop }
+
     /// The close code the connection ended with, once it ended.
     public var closeCode: WebSocketCloseCode? { state.withLock { $0.closeCode } }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import NIOCore
 import Postgres
@@ -60,9 +61,12 @@ extension Bench {
             // Commit → each subscriber; split at the first subscriber to
             // receive the round: before it, the sync (or the POST) and the
             // server's first write; after it, the fan-out to everyone else.
-            var latencies: [Duration] = [], toFirst: [Duration] = [], fanOut: [Duration] = []
+            var latencies: [Duration] = [], toFirst: [Duration] = [], fanOut: [Duration] = [], hub: [Duration] = []
+            // Our server's own figure for the same rounds (publish → every frame handed to its socket).
+            let metrics = url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "/ws", with: "/metrics")
             for round in 0..<rounds {
                 let tag = "bench-round-\(round)-\(UInt32.random(in: 0...UInt32.max))"
+                let hubBefore = if case .commit = trigger { try await fanOutTotals(metrics) } else { (sum: 0.0, count: 0.0) }
                 let started: ContinuousClock.Instant
                 switch trigger {
                 case .commit:
@@ -86,16 +90,33 @@ extension Bench {
                 let first = times.min()!
                 toFirst.append(first - started)
                 fanOut += times.map { $0 - first }
+                if case .commit = trigger {
+                    let hubAfter = try await fanOutTotals(metrics)
+                    if hubAfter.count > hubBefore.count {
+                        hub.append(.seconds((hubAfter.sum - hubBefore.sum) / (hubAfter.count - hubBefore.count)))
+                    }
+                }
                 try await Task.sleep(for: .milliseconds(100))
             }
             let cause = if case .commit = trigger { "commit" } else { "broadcast POST" }
             print("\(cause) → event at each of \(count) subscribers, \(rounds) rounds: \(summary(latencies))")
             print("  \(cause) → first subscriber: \(summary(toFirst))")
             print("  first subscriber → each (the fan-out): \(summary(fanOut))")
+            if !hub.isEmpty { print("  the server's publish → last frame handed to a socket (\(hub.count) rounds): \(summary(hub))") }
             for ws in recorder.open.withLock({ $0 }) { await ws.close() }
             try await group.waitForAll()
         }
         await database?.close()
+    }
+
+    /// The fan-out histogram's sum (seconds) and count, from our /metrics.
+    static func fanOutTotals(_ url: String) async throws -> (sum: Double, count: Double) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 8 << 20))
+        func value(_ name: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+        }
+        return (value("hacksync_realtime_fanout_seconds_sum"), value("hacksync_realtime_fanout_seconds_count"))
     }
 
     /// An event shaped and sized like one of ours for a renamed user (about

@@ -1,9 +1,13 @@
 """GET /metrics of the real binary, parsed by an independent parser
 (prometheus_client), with values that must follow what the sync did."""
+import asyncio
 import time
 import urllib.request
 
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import events_until, subscribe
 
 REQUIRED = {
     "hacksync_changes_captured": "counter",
@@ -16,6 +20,7 @@ REQUIRED = {
     "hacksync_ws_messages_sent": "counter",
     "hacksync_es_bulk_seconds": "histogram",
     "hacksync_leader": "gauge",
+    "hacksync_realtime_fanout_seconds": "histogram",
 }
 
 
@@ -58,3 +63,25 @@ def test_metrics_are_exposed_and_follow_the_sync(service):
     buckets = [s for s in after["hacksync_sync_lag_seconds"].samples if s.name.endswith("_bucket")]
     assert buckets and buckets[-1].labels["le"] == "+Inf"
     assert buckets[-1].value == sample(after, "hacksync_sync_lag_seconds", "_count")
+
+
+def test_the_fan_out_histogram_counts_publishes_that_reached_a_subscriber(service):
+    """publish → every frame handed to its socket: recorded once for the
+    publish that reached the subscriber, not for events nobody subscribed to
+    (a hackathon committed just before, so published before it)."""
+    before = sample(scrape(service), "hacksync_realtime_fanout_seconds", "_count")
+
+    async def scenario():
+        async with websockets.connect(service.ws) as ws:
+            await subscribe(ws, channel="users")
+            service.sql("INSERT INTO hackathons (name) VALUES ('nobody listens')")
+            service.sql("INSERT INTO users (username, email) VALUES ('fanout', 'fanout@example.org')")
+            await events_until(ws, lambda m: m.get("type") == "event")
+    asyncio.run(scenario())
+    deadline = time.time() + 10
+    while sample(scrape(service), "hacksync_realtime_fanout_seconds", "_count") < before + 1:
+        assert time.time() < deadline, "the delivered event was not timed"
+        time.sleep(0.1)
+    families = scrape(service)
+    assert sample(families, "hacksync_realtime_fanout_seconds", "_count") == before + 1
+    assert 0 < sample(families, "hacksync_realtime_fanout_seconds", "_sum") < 10

@@ -11,7 +11,7 @@ import Sync
 import Synchronization
 
 /// `GET /metrics`: the Prometheus text exposition of what swift-metrics
-/// recorded (docs synced, errors, lag and bulk histograms), with the values
+/// recorded (docs synced, errors, lag, bulk and fan-out histograms), with the values
 /// that live elsewhere read at scrape time: changes captured (the change
 /// log's identity), backlog and open dead letters (one query), WebSocket
 /// connections and messages sent (the hub), whether this instance leads,
@@ -45,6 +45,7 @@ public final class MetricsEndpoint: Sendable {
     public static func bootstrap(_ registry: PrometheusCollectorRegistry) {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         SyncMetrics.register()
+        RealtimeHub.registerMetrics()
     }
 
     func respond() async -> HTTPResponse {
