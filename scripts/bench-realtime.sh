@@ -4,7 +4,9 @@
 # same job (bench/hb-broadcast), driven by the same load clients:
 #   - fan-out: a message to N subscribers (our client stack): commit → event
 #     for HackSync, broadcast POST → message for the peer; split at the first
-#     subscriber to receive it (the rest is the fan-out);
+#     subscriber to receive it (the rest is the fan-out); for HackSync also its
+#     own figure, publish → last frame handed to a socket, with those
+#     subscribers and with N that never read (bench/ws_silent.py);
 #   - server memory per idle subscribed connection at M connections, with and
 #     without permessage-deflate (the independent `websockets` client);
 #   - echo throughput (our client stack; HackSync's server stack is `wsecho`).
@@ -83,6 +85,18 @@ for repeat in $(seq 1 "$REPEATS"); do
         record "$name" "trigger → each subscriber, p99 ms" "$(echo "$all" | field p99)"
         record "$name" "first → each subscriber (fan-out), median ms" "$(echo "$spread" | field median)"
         record "$name" "first → each subscriber (fan-out), p99 ms" "$(echo "$spread" | field p99)"
+        # HackSync's own figure (hacksync_realtime_fanout_seconds), per round.
+        if hub=$(echo "$out" | grep 'handed to a socket'); then
+            record "$name" "server: publish → last frame written, median ms" "$(echo "$hub" | field median)"
+            record "$name" "server: publish → last frame written, p99 ms" "$(echo "$hub" | field p99)"
+        fi
+        if [ "$name" = hacksync ]; then
+            # The same figure with subscribers that never read: no client process on the cores.
+            out=$(cd bench && "$ROOT/.venv/bin/python" ws_silent.py "127.0.0.1:$PORT" "$DATABASE_URL" "$SUBSCRIBERS" "$ROUNDS")
+            echo "$out"
+            record "$name" "server, subscribers that do not read: publish → last frame written, median ms" "$(echo "$out" | field median)"
+            record "$name" "server, subscribers that do not read: publish → last frame written, p99 ms" "$(echo "$out" | field p99)"
+        fi
         # Each memory mode on a fresh process: freed memory stays with the allocator.
         for mode in plain deflate; do
             stop_server
