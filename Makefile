@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-realtime bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
+.PHONY: run test chaos bench-realtime bench-realtime-scale bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -83,6 +83,12 @@ IDLE ?= 5000
 REPEATS ?= 3
 bench-realtime: deps
 	@scripts/bench-realtime.sh $(SUBSCRIBERS) 20 $(IDLE) $(REPEATS)
+
+# Idle subscribers by the tens of thousands in one process (memory, CPU while idle, one event
+# to all): make bench-realtime-scale [CONNECTIONS=100000] (capped by the descriptor limit)
+CONNECTIONS ?= 100000
+bench-realtime-scale: deps
+	@scripts/bench-realtime-scale.sh $(CONNECTIONS)
 
 services-start: deps
 	@scripts/services.sh start

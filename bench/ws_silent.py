@@ -43,11 +43,13 @@ def subscriber(host, port, user_id):
     return s
 
 
-def fanout_totals(host, port):
+def metric(host, port, name):
     text = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10).read().decode()
-    total = float(re.search(r"^hacksync_realtime_fanout_seconds_sum (\S+)$", text, re.M).group(1))
-    count = float(re.search(r"^hacksync_realtime_fanout_seconds_count (\S+)$", text, re.M).group(1))
-    return total, count
+    return float(re.search(rf"^{name} (\S+)$", text, re.M).group(1))
+
+
+def fanout_totals(host, port):
+    return metric(host, port, "hacksync_realtime_fanout_seconds_sum"), metric(host, port, "hacksync_realtime_fanout_seconds_count")
 
 
 def main():
@@ -59,6 +61,9 @@ def main():
     user_id = int(query(db, "SELECT min(id) FROM users"))
     sockets = [subscriber(host, port, user_id) for _ in range(n)]
     time.sleep(2)  # every subscription confirmed (the confirmations wait unread too)
+    # They never answer a ping: the server closes them after its idle timeout (75 s).
+    connected = int(metric(host, port, "hacksync_ws_connections"))
+    assert connected >= n, f"only {connected} of {n} subscribers are connected"
     figures = []
     for round_ in range(rounds):
         before = fanout_totals(host, port)
@@ -68,6 +73,9 @@ def main():
             if time.time() > deadline:
                 raise SystemExit(f"round {round_}: no fan-out recorded")
             time.sleep(0.01)
+        # The histogram's count and sum are two updates: read again once both are in.
+        time.sleep(0.05)
+        after = fanout_totals(host, port)
         figures.append((after[0] - before[0]) / (after[1] - before[1]) * 1000)
         time.sleep(0.1)
     figures.sort()
