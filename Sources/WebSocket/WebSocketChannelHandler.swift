@@ -32,6 +32,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     private let delegate: Delegate
     /// False once the connection ended: later bytes are not read.
     private var reading = true
+    /// `onClose` was called.
+    private var closed = false
     /// Waiting for the peer to take what is queued for it.
     private var waitingForPeer = false
     /// A read was asked for while waiting: issued once the peer caught up.
@@ -43,6 +45,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        // A peer that left during the upgrade: no channelInactive will follow.
+        guard context.channel.isActive else { return finish() }
         connection.start()
     }
 
@@ -70,10 +74,16 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        finish()
+        context.fireChannelInactive()
+    }
+
+    private func finish() {
         reading = false
+        guard !closed else { return }
+        closed = true
         connection.ended()
         delegate.onClose()
-        context.fireChannelInactive()
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -62,9 +62,10 @@ import Testing
         let delivered = Delivered()
         let connection = WebSocketConnection(channel: channel, role: .server, deflate: nil,
                                              configuration: configuration, logger: Logger(label: "test"))
+        // Connected first, as an upgraded connection is when its handler is added.
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.pipeline.syncOperations.addHandler(peer)
         try channel.pipeline.syncOperations.addHandler(WebSocketChannelHandler(connection: connection, delegate: delivered.delegate))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, peer, delivered)
     }
 
@@ -131,6 +132,18 @@ import Testing
         #expect(try peer.takeWrites().map(\.opcode) == [.close])
         channel.embeddedEventLoop.run()
         #expect(!channel.isActive)
+        #expect(delivered.closes.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func aConnectionGoneBeforeItsHandlerWasAddedIsClosedOnce() throws {
+        let channel = EmbeddedChannel()  // never connected: inactive, as after a peer left mid-upgrade
+        let delivered = Delivered()
+        let connection = WebSocketConnection(channel: channel, role: .server, deflate: nil,
+                                             configuration: WebSocketConfiguration(), logger: Logger(label: "test"))
+        try channel.pipeline.syncOperations.addHandler(WebSocketChannelHandler(connection: connection, delegate: delivered.delegate))
+        #expect(delivered.closes.load(ordering: .relaxed) == 1, "the hub forgets the subscriber")
+        #expect(connection.closeCode == .abnormal)
+        _ = try? channel.finish()
         #expect(delivered.closes.load(ordering: .relaxed) == 1)
     }
 }
