@@ -33,8 +33,7 @@ let package = Package(
         // messages of the live stream. The client, the hub and the server use
         // it without pulling in the engine.
         .target(name: "Model"),
-        // The level-triggered wake-up the sync engine and each WebSocket
-        // connection's timer sleep on.
+        // The level-triggered wake-up the sync engine sleeps on between scans.
         .target(name: "AsyncWakeup"),
         .target(
             name: "WebSocket",

@@ -60,6 +60,7 @@ public struct HTTPServer: Service {
         let boundPort = server.channel.localAddress?.port ?? port
         logger.notice("HTTP server listening", metadata: ["http.address": "\(host):\(boundPort)"])
         onBound(boundPort)
+        var failure: (any Error)?
         do {
             try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
@@ -78,11 +79,15 @@ public struct HTTPServer: Service {
             }
         } catch is CancellationError {
             // Graceful shutdown: the listening socket is closed; not an error.
+        } catch {
+            failure = error
         }
+        // No task serves a WebSocket: close them whichever way the server stops.
         if let webSocket, openWebSockets.count > 0 {
             await openWebSockets.closeAll(.goingAway, reason: "server shutting down",
                                           limit: webSocket.configuration.closeTimeout + .seconds(1))
         }
+        if let failure { throw failure }
         logger.info("HTTP server stopped")
     }
 

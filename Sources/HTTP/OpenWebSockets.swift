@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 import WebSocket
 
@@ -31,8 +33,10 @@ final class OpenWebSockets: Sendable {
         let connections = state.withLock { Array($0.connections.values) }
         for connection in connections { connection.startClose(code, reason: reason) }
         let deadline = ContinuousClock.now + limit
+        // Not Task.sleep: a cancelled task (the server's, at shutdown) would spin.
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
         while count > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await loop.scheduleTask(in: .milliseconds(20)) {}.futureResult.get()
         }
     }
 }

@@ -86,7 +86,14 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
                 open.remove(id)
                 onClose()
             }
-            try channel.pipeline.syncOperations.addHandler(WebSocketChannelHandler(connection: connection, delegate: delegate))
+            do {
+                try channel.pipeline.syncOperations.addHandler(WebSocketChannelHandler(connection: connection, delegate: delegate))
+            } catch {
+                // The pipeline is gone with the peer: forget the connection now.
+                connection.ended()
+                delegate.onClose()
+                throw error
+            }
             return .webSocket
         }
     }

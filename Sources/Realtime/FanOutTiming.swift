@@ -3,7 +3,8 @@ import NIOCore
 import Synchronization
 
 /// The hub's share of an event's way to its subscribers: from the start of
-/// a publish until every frame it queued was handed to its socket
+/// a publish until every frame it queued was flushed to its channel, which
+/// writes it to the socket at once unless the socket's buffer is full
 /// (`hacksync_realtime_fanout_seconds`). Each event loop runs its tasks in
 /// the order they were submitted, so one marker task per loop, submitted
 /// after the publish queued its write passes, runs once they all ran: two

@@ -62,6 +62,15 @@ public final class SubscriberSession: Sendable {
         enqueue(encoded(text))
     }
 
+    /// Sends a replay's message unless a later subscription or an
+    /// unsubscribe superseded the replay (requests run beside it, so its
+    /// confirmation may already have been sent).
+    private func send(_ text: String, ifCurrent ticket: SubscriptionStateMachine.Ticket) {
+        let frame = encoded(text)
+        let overflowed = state.withLock { machine in machine.isCurrent(ticket) && !outlet.offer(frame) }
+        if overflowed { overflow() }
+    }
+
     /// The connection closed: nothing more is queued, and nothing counts as an overflow.
     func disconnected() {
         state.withLock { _ = $0.close() }
@@ -170,9 +179,9 @@ public final class SubscriberSession: Sendable {
             let oldest = try await log.oldestSeq()
             let latest = try await log.latestSeq()
             if let oldest, since < oldest - 1 {
-                send(ServerMessage.gap(channel: channel, requestedSince: since, oldestAvailable: oldest))
+                send(ServerMessage.gap(channel: channel, requestedSince: since, oldestAvailable: oldest), ifCurrent: ticket)
             } else if oldest == nil && since < latest {
-                send(ServerMessage.gap(channel: channel, requestedSince: since, oldestAvailable: nil))
+                send(ServerMessage.gap(channel: channel, requestedSince: since, oldestAvailable: nil), ifCurrent: ticket)
             }
             let pageSize = 500
             while true {
@@ -193,7 +202,7 @@ public final class SubscriberSession: Sendable {
             }
         } catch {
             logger.warning("replay failed", metadata: ["ws.session": "\(id)", "error": "\(error)"])
-            send(ServerMessage.error("replay failed: the event log is unavailable; subscribe again with since=\(cursor)"))
+            send(ServerMessage.error("replay failed: the event log is unavailable; subscribe again with since=\(cursor)"), ifCurrent: ticket)
         }
         // Go live: deliver what arrived meanwhile, in order, skipping what the replay sent.
         let overflowed = state.withLock { machine -> Bool in

@@ -66,6 +66,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler {
     }
 
     public func read(context: ChannelHandlerContext) {
+        guard reading else { return }  // ended: the channel closes once our last frames are out
         if waitingForPeer {
             readDeferred = true
         } else {

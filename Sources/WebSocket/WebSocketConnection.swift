@@ -82,27 +82,30 @@ public final class WebSocketConnection: Sendable {
     /// while more than `sendHighWater` bytes are pending (`outboundBacklog`).
     /// Called by one reader at a time.
     public func nextStep(reading chunk: ByteBuffer?) -> ReadStep {
+        // Moved out of the lock's storage, so `buffer` is the only reference
+        // to the kept bytes and appending to them does not copy them.
         var buffer: ByteBuffer
-        var owned: Bool
-        let stored = unread.withLock { r -> UnreadBytes in
-            defer { r = UnreadBytes() }
-            return r
+        var owned = false
+        var kept: ByteBuffer?
+        unread.withLock { r in
+            kept = r.bytes
+            owned = r.owned
+            r = UnreadBytes()
         }
-        switch (stored.bytes, chunk) {
-        case (nil, nil):
+        if var chunk {
+            if var bytes = kept.take() {
+                if !owned { bytes = copied(bytes) }
+                bytes.writeBuffer(&chunk)
+                buffer = bytes
+                owned = true
+            } else {
+                buffer = chunk
+                owned = false
+            }
+        } else if let bytes = kept.take() {
+            buffer = bytes
+        } else {
             return .needMore
-        case (let kept?, nil):
-            buffer = kept
-            owned = stored.owned
-        case (nil, let chunk?):
-            buffer = chunk
-            owned = false
-        case (var kept?, var chunk?):
-            if !stored.owned { kept = copied(kept) }
-            // `kept` is the only reference: appending does not copy it.
-            kept.writeBuffer(&chunk)
-            buffer = kept
-            owned = true
         }
         if chunk != nil { state.withLock { $0.machine.received(at: .now) } }
         while true {
@@ -279,8 +282,8 @@ public final class WebSocketConnection: Sendable {
         return outbound.offer(bytes) != .overBudget
     }
 
-    /// Starts the close handshake; `run` returns once the peer answers or
-    /// `closeTimeout` passes.
+    /// Starts the close handshake; the connection ends once the peer
+    /// answers or `closeTimeout` passes.
     public func close(_ code: WebSocketCloseCode = .normal, reason: String = "") async {
         startClose(code, reason: reason)
     }
@@ -364,7 +367,7 @@ public final class WebSocketConnection: Sendable {
             state.withLock { if $0.closeCode == nil { $0.closeCode = .goingAway } }
             post(WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(.goingAway, reason: "idle timeout")))
         case .disconnect?:
-            outbound.channel.close(promise: nil)  // `read` ends; `run` returns
+            outbound.channel.close(promise: nil)  // reading ends with the channel
             return
         }
         armTimer()
