@@ -7,22 +7,19 @@ import ServiceLifecycle
 import WebSocket
 
 /// A small HTTP/1.1 server on SwiftNIO's async channels, for the admin API.
-/// Requests are read whole (bodies up to `maxBodySize`) and passed to the
-/// responder; keep-alive is honoured.
+/// Requests are read whole and passed to the responder; keep-alive is
+/// honoured. `limits` bounds connections, sizes and times (`RequestGuard`
+/// answers what exceeds them before the responder sees it).
 public struct HTTPServer: Service {
     public var host: String
     public var port: Int
     public var responder: any HTTPResponder
-    /// Admin requests are small JSON documents; a larger body is refused with 413.
-    public var maxBodySize = 1 << 20
+    public var limits = HTTPLimits()
     public var logger: Logger
     /// Called with the bound port (useful with port 0).
     public var onBound: @Sendable (Int) -> Void
     /// Accepts WebSocket upgrades when set.
     public var webSocket: WebSocketEndpoint?
-    /// A connection must send its first request head within this time
-    /// (slow-loris clients are closed).
-    public var firstRequestTimeout: TimeAmount = .seconds(10)
 
     public init(host: String, port: Int, responder: any HTTPResponder, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.host = host
@@ -34,6 +31,7 @@ public struct HTTPServer: Service {
 
     public func run() async throws {
         let openWebSockets = OpenWebSockets()
+        let connections = ConnectionCount()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,18 +40,28 @@ public struct HTTPServer: Service {
             // start it small, as idle WebSocket subscribers send little (it
             // grows when reads fill it).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
-            .bind(host: host, port: port) { [webSocket, firstRequestTimeout, logger] channel in
+            .bind(host: host, port: port) { [webSocket, limits, logger] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let admitted = connections.opened(limit: limits.maxConnections)
+                    channel.closeFuture.whenComplete { _ in connections.closed() }
                     let upgraders: [any NIOTypedHTTPServerProtocolUpgrader<ConnectionKind>] =
-                        webSocket.map { [WebSocketUpgrader(endpoint: $0, open: openWebSockets, logger: logger)] } ?? []
-                    let kind = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
-                        configuration: .init(upgradeConfiguration: .init(upgraders: upgraders) { channel in
+                        webSocket.map { [WebSocketUpgrader(endpoint: $0, open: openWebSockets, admitted: admitted, logger: logger)] } ?? []
+                    var configuration = NIOUpgradableHTTPServerPipelineConfiguration(
+                        upgradeConfiguration: .init(upgraders: upgraders) { channel in
                             channel.eventLoop.makeCompletedFuture {
                                 .http(try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel))
                             }
-                        }))
-                    let timeout = channel.eventLoop.scheduleTask(in: firstRequestTimeout) { channel.close(promise: nil) }
-                    kind.whenComplete { _ in timeout.cancel() }
+                        })
+                    // The guard answers malformed and oversized requests (NIO's handler would send a bare 400).
+                    configuration.enableErrorHandling = false
+                    configuration.decoderConfiguration.maxHeaderFieldSize = limits.maxHeaderBytes
+                    configuration.decoderConfiguration.maxHeaderListSize = limits.maxHeaderBytes
+                    let kind = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHandler(
+                        RequestGuard(screening: RequestScreening(limits: limits, acceptsWebSocket: webSocket != nil), admitted: admitted),
+                        name: RequestGuard.name,
+                        position: .before(try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<ConnectionKind>.self)))
                     return kind
                 }
             }
@@ -94,26 +102,23 @@ public struct HTTPServer: Service {
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
+                // Sizes and times are the guard's: what arrives here is within the limits.
                 var head: HTTPRequestHead?
                 var body = ByteBuffer()
-                var tooLarge = false
                 for try await part in inbound {
                     switch part {
                     case .head(let h):
                         head = h
                         body.clear()
-                        tooLarge = false
                     case .body(var chunk):
-                        if body.readableBytes + chunk.readableBytes > maxBodySize { tooLarge = true } else { body.writeBuffer(&chunk) }
+                        body.writeBuffer(&chunk)
                     case .end:
                         guard let h = head else { continue }
                         let started = ContinuousClock.now
                         let request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body)
-                        var response: HTTPResponse = tooLarge
-                            ? .error(.payloadTooLarge, "request body larger than \(maxBodySize) bytes")
-                            : await responder.respond(to: request)
+                        var response = await responder.respond(to: request)
                         response.headers.replaceOrAdd(name: "X-Request-Id", value: request.id)
-                        let keepAlive = h.isKeepAlive && !tooLarge
+                        let keepAlive = h.isKeepAlive
                         // Logged before the write: a client that closes as soon as it has the
                         // body can make the final write throw, and the line must not depend on it.
                         logAccess(request, response.status, since: started)

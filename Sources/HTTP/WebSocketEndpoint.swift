@@ -47,6 +47,9 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let requiredUpgradeHeaders: [String] = []
     let endpoint: WebSocketEndpoint
     let open: OpenWebSockets
+    /// False past the server's connection limit: the upgrade completes and
+    /// the connection is closed at once with 1013 (try again later).
+    let admitted: Bool
     let logger: Logger
 
     struct Declined: Error {}
@@ -77,8 +80,16 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     func upgrade(channel: Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<ConnectionKind> {
         channel.eventLoop.makeCompletedFuture {
             guard case .success(let accepted) = endpoint.accept(upgradeRequest) else { throw Declined() }
+            // From here on the bytes are frames, not HTTP.
+            let operations = channel.pipeline.syncOperations
+            operations.removeHandler(context: try operations.context(name: RequestGuard.name), promise: nil)
             let connection = WebSocketConnection(channel: channel, role: .server, deflate: accepted.deflate,
                                                  configuration: endpoint.configuration, logger: logger)
+            guard admitted else {
+                try operations.addHandler(WebSocketChannelHandler(connection: connection, delegate: .init(onMessage: { _ in })))
+                connection.startClose(.tryAgainLater, reason: "server at its connection limit; retry later")
+                return .webSocket
+            }
             var delegate = endpoint.handler(connection, upgradeRequest)
             let id = open.add(connection)
             let onClose = delegate.onClose

@@ -47,6 +47,10 @@ public struct WebSocketCloseCode: RawRepresentable, Hashable, Sendable, CustomSt
     public static let policyViolation = Self(rawValue: 1008)
     public static let messageTooBig = Self(rawValue: 1009)
     public static let internalError = Self(rawValue: 1011)
+    /// The server is at a limit (its connection count): reconnect later.
+    /// Registered by IANA after RFC 6455; sent, but (like Autobahn's cases)
+    /// not accepted from a peer.
+    public static let tryAgainLater = Self(rawValue: 1013)
     /// HackSync: the subscriber read too slowly and its queue overflowed.
     /// Reconnect and resume with `since` set to the last seq received.
     public static let slowConsumer = Self(rawValue: 4008)

@@ -124,6 +124,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Comma-separated browser origins allowed on /ws. Default: $HACKSYNC_ALLOWED_ORIGINS; none: any.")
     var allowedOrigins: String?
 
+    @Option(help: "Open connections on the HTTP port (admin API and /ws together); past it: 503 with Retry-After, or close 1013 on /ws. Default: $HACKSYNC_MAX_CONNECTIONS or the descriptor limit less 256.")
+    var maxConnections: Int?
+
+    @Option(help: "A request must arrive whole within this time of the server waiting for it (slow or idle clients are closed): 10s, 2s. Default: $HACKSYNC_REQUEST_TIMEOUT or 10s.")
+    var requestTimeout: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let logger = try common.makeLogger("hacksync", secrets: [adminToken, privateToken])
@@ -164,6 +170,16 @@ struct Serve: AsyncParsableCommand {
         }
         if let origins = allowedOrigins ?? env["HACKSYNC_ALLOWED_ORIGINS"] {
             configuration.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let count = maxConnections ?? env["HACKSYNC_MAX_CONNECTIONS"].flatMap(Int.init) {
+            guard count > 0 else { throw ValidationError("--max-connections must be positive") }
+            configuration.http.maxConnections = count
+        }
+        if let text = requestTimeout ?? env["HACKSYNC_REQUEST_TIMEOUT"] {
+            guard case .every(let timeout) = try Schedule.parse(text), timeout > .zero else {
+                throw ValidationError("--request-timeout must be a duration like 10s")
+            }
+            configuration.http.requestTimeout = .nanoseconds(Int64(timeout / .nanoseconds(1)))
         }
         if let text = replicationStallAfter ?? env["HACKSYNC_REPLICATION_STALL_AFTER"] {
             guard case .every(let after) = try Schedule.parse(text) else { throw ValidationError("--replication-stall-after must be a duration like 30s") }

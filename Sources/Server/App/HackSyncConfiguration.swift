@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Realtime
 import Sync
 
@@ -12,6 +13,9 @@ public struct HackSyncConfiguration: Sendable {
     /// the admin API is not meant to face the internet unguarded.
     public var listenHost = "127.0.0.1"
     public var listenPort = 8080
+    /// Connections, request sizes and the request timeout of the HTTP port
+    /// (`HACKSYNC_MAX_CONNECTIONS`, `HACKSYNC_REQUEST_TIMEOUT`).
+    public var http = HTTPLimits()
     /// Prefix for alias and index names, so several deployments (or tests)
     /// can share one cluster.
     public var indexPrefix = ""

@@ -99,6 +99,7 @@ public struct HackSyncService {
                 logger: logger),
             logger: logger, onBound: onHTTPBound)
         http.webSocket = endpoint
+        http.limits = configuration.http
 
         let group = ServiceGroup(
             configuration: .init(

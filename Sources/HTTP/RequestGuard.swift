@@ -1,0 +1,153 @@
+import Model
+import NIOCore
+import NIOHTTP1
+
+/// Stands between the HTTP parser and everything after it (the WebSocket
+/// upgrade, the admin routes) and carries out `RequestScreening`: a refused
+/// request is answered with its JSON error and the connection closed, so no
+/// route ever sees it. It also times each request: from when the server
+/// starts waiting for it until it has fully arrived, at most
+/// `requestTimeout` (slow headers, slow bodies and idle keep-alive
+/// connections are closed). Removed from the pipeline when the connection
+/// becomes a WebSocket.
+final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let name = "hacksync.request-guard"
+
+    private enum State {
+        /// Waiting for a request (the timer runs).
+        case waiting
+        /// Its head passed; its body is arriving (the timer runs).
+        case receiving(bodyBytes: Int)
+        /// Complete: the route or the upgrade answers it.
+        case responding
+        /// Answered with a refusal; the connection is closing.
+        case refused
+    }
+
+    private let screening: RequestScreening
+    /// False past the connection limit.
+    private let admitted: Bool
+    private var state = State.waiting
+    private var timer: Scheduled<Void>?
+    private var responseIsUpgrade = false
+
+    init(screening: RequestScreening, admitted: Bool) {
+        self.screening = screening
+        self.admitted = admitted
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armTimer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if timer == nil, case .waiting = state { armTimer(context: context) }
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (state, part) {
+        case (.refused, _):
+            return
+        case (_, .head(let head)):
+            if case .refuse(let refusal) = screening.screen(head, admitted: admitted) {
+                return refuse(refusal, context: context)
+            }
+            state = .receiving(bodyBytes: 0)
+        case (.receiving(let received), .body(let chunk)):
+            let total = received + chunk.readableBytes
+            if case .refuse(let refusal) = screening.screenBody(received: total) {
+                return refuse(refusal, context: context)
+            }
+            state = .receiving(bodyBytes: total)
+        case (_, .end):
+            timer?.cancel()
+            timer = nil
+            state = .responding
+        default:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            responseIsUpgrade = head.status == .switchingProtocols
+        case .end:
+            // The next request's time starts once this response is sent.
+            if case .responding = state, !responseIsUpgrade {
+                state = .waiting
+                armTimer(context: context)
+            }
+        case .body:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else { return context.fireErrorCaught(error) }
+        switch state {
+        case .waiting, .receiving: refuse(screening.refusal(for: parserError), context: context)
+        case .responding, .refused: context.close(promise: nil)
+        }
+    }
+
+    private func armTimer(context: ChannelHandlerContext) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: screening.limits.requestTimeout) {
+            let (guardHandler, context) = loopBound.value
+            guardHandler.timedOut(context: context)
+        }
+    }
+
+    private func timedOut(context: ChannelHandlerContext) {
+        timer = nil
+        switch state {
+        case .receiving:
+            // The head came, the body did not: the client can be told.
+            refuse(.init(status: .requestTimeout, message: "request not received within \(screening.limits.requestTimeout.nanoseconds / 1_000_000) ms"),
+                   context: context)
+        case .waiting:
+            context.close(promise: nil)
+        case .responding, .refused:
+            break
+        }
+    }
+
+    /// Answers with the refusal and closes once it is written.
+    private func refuse(_ refusal: RequestScreening.Refusal, context: ChannelHandlerContext) {
+        state = .refused
+        timer?.cancel()
+        timer = nil
+        let body = ByteBuffer(string: #"{"error":\#(jsonQuoted(refusal.message)),"status":\#(refusal.status.code)}"#)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Connection", value: "close")
+        if let seconds = refusal.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
