@@ -19,7 +19,8 @@ public struct DocumentWrite: Sendable {
 extension ElasticsearchClient {
     /// Writes documents in bulk requests of at most `maxBulkBytes` and
     /// `maxDocuments`, one after the other, and classifies every item, in
-    /// order. The live sync and index builds both write through here.
+    /// order. A request the cluster finds too large (413) is halved until
+    /// its parts fit; a single document it still refuses is `.rejected`. The live sync and index builds both write through here.
     /// Throws `IndexWriteError` when a request as a whole failed (the
     /// requests before it may have been applied: every write is versioned,
     /// so writing them again is harmless).
@@ -45,15 +46,28 @@ extension ElasticsearchClient {
         let response: BulkResponse
         do {
             response = try await bulk(request)
+        } catch let error as ElasticsearchError where error.status == 413 {
+            // Larger than the cluster takes (`http.max_content_length`): halve until
+            // it fits. A document refused on its own never will, and is rejected
+            // like a mapping error (the caller parks it in the dead-letter table).
+            guard documents.count > 1 else {
+                return [(.rejected(type: "request_too_large", reason: Self.tooLargeReason(bytes: request.body.readableBytes)), nil)]
+            }
+            let middle = documents.startIndex + documents.count / 2
+            return try await writeOneRequest(documents[..<middle]) + writeOneRequest(documents[middle...])
         } catch let error as ElasticsearchError {
-            throw IndexWriteError(overloaded: error.status == 429 || error.status == 413, transient: error.isTransient || error.status == 413,
-                                  error.description)
+            throw IndexWriteError(overloaded: error.status == 429, transient: error.isTransient, error.description)
         }
         guard response.items.count == documents.count else {
             throw IndexWriteError(overloaded: false, transient: false,
                                   "bulk answered \(response.items.count) items for \(documents.count) actions")
         }
         return response.items.map { (Self.outcome(of: $0), $0.error) }
+    }
+
+    static func tooLargeReason(bytes: Int) -> String {
+        "a bulk request of this one document (\(bytes) bytes) was refused with 413 Payload Too Large: "
+            + "larger than the cluster's http.max_content_length"
     }
 
     /// Classifies one bulk item.

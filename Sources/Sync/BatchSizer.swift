@@ -1,6 +1,6 @@
 /// How many changes the next batch claims.
 ///
-/// An overloaded index (429 Too Many Requests, 413 Payload Too Large) halves
+/// An overloaded index (429 Too Many Requests) halves
 /// the limit the refused batch was claimed with; each batch that filled the
 /// current limit and was written grows it by a quarter, back to `maximum`.
 /// Batches that did not fill the limit say nothing about whether a larger

@@ -8,7 +8,7 @@ public struct SyncConfiguration: Sendable {
     /// `make bench-throughput`). Bulk requests are cut by documents and
     /// bytes, not by this.
     public var batchSize: Int = 2000
-    /// The smallest batch an overloaded index (429, 413) shrinks it to.
+    /// The smallest batch an overloaded index (429) shrinks it to.
     public var minimumBatchSize: Int = 1
     /// Bulk requests in flight at once. Two lets Postgres read the next batch
     /// while Elasticsearch indexes the previous one; more buys little on a

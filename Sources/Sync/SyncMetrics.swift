@@ -23,7 +23,7 @@ public enum SyncMetrics {
         Counter(label: "hacksync_docs_synced_total", dimensions: [("index", entity.rawValue), ("op", operation)])
     }
 
-    /// kind: index (a write failed or was refused), overloaded (429/413),
+    /// kind: index (a write failed or was refused), overloaded (429),
     /// rejected (a document parked in the dead-letter table), postgres.
     static func error(_ kind: String) -> Counter {
         Counter(label: "hacksync_sync_errors_total", dimensions: [("kind", kind)])
