@@ -10,6 +10,7 @@ public actor ManagedConnection {
     public typealias Setup = @Sendable (PostgresConnection) async throws -> Void
 
     public let applicationName: String
+    let queryTimeout: Duration?
     let connector: PostgresConnector
     let setup: Setup?
     private var connection: PostgresConnection?
@@ -17,9 +18,10 @@ public actor ManagedConnection {
     private var opening: Task<PostgresConnection, any Error>?
 
     /// Made by `PostgresConnector.shared(applicationName:setup:)`.
-    init(_ connector: PostgresConnector, applicationName: String, setup: Setup?) {
+    init(_ connector: PostgresConnector, applicationName: String, queryTimeout: Duration?, setup: Setup?) {
         self.connector = connector
         self.applicationName = applicationName
+        self.queryTimeout = queryTimeout
         self.setup = setup
     }
 
@@ -54,9 +56,9 @@ public actor ManagedConnection {
         if let opening { return try await opening.value }
         let stale = connection
         connection = nil
-        let task = Task { [connector, applicationName, setup] in
+        let task = Task { [connector, applicationName, queryTimeout, setup] in
             if let stale { await stale.close() }
-            let fresh = try await connector.connect(applicationName: applicationName)
+            let fresh = try await connector.connect(applicationName: applicationName, queryTimeout: queryTimeout)
             do {
                 try await setup?(fresh)
             } catch {

@@ -27,6 +27,13 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The backend's process id (for tests that terminate it); fixed for the connection's life.
     public let backendPID: Int32
     public let logger: Logger
+    /// How long a statement may run: the server cancels it after this
+    /// (`statement_timeout`), and a server that does not answer at all
+    /// within it and `answerGrace` more is given up on. nil: no limit.
+    public let queryTimeout: Duration?
+    /// Past the statement timeout, how long a live server gets to send its
+    /// own cancellation before the connection is presumed hung.
+    static let answerGrace: Duration = .seconds(1)
 
     /// A libpq handle crossing from the connection's queue to its owner.
     /// @unchecked Sendable: a PGconn is only dereferenced on the owning
@@ -35,9 +42,10 @@ public final class PostgresConnection: @unchecked Sendable {
         let raw: OpaquePointer
     }
 
-    private init(queue: DispatchQueue, conn: OpaquePointer, logger: Logger) {
+    private init(queue: DispatchQueue, conn: OpaquePointer, queryTimeout: Duration?, logger: Logger) {
         self.queue = queue
         self.conn = conn
+        self.queryTimeout = queryTimeout
         self.logger = logger
         backendPID = PQbackendPID(conn)
         let cancel = PQgetCancel(conn).map(PQHandle.init)
@@ -50,10 +58,13 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Opens a connection. `conninfo` is a URI or a libpq key/value string;
-    /// its own settings win over the defaults given here.
+    /// its own settings win over the defaults given here (a connect timeout
+    /// of `connectTimeoutSeconds`, TCP keepalives). `queryTimeout` bounds
+    /// every statement on it (see the property).
     public static func connect(
         _ conninfo: String,
         applicationName: String = "hacksync",
+        queryTimeout: Duration? = nil,
         logger: Logger
     ) async throws -> PostgresConnection {
         let queue = DispatchQueue(label: "hacksync.postgres.\(applicationName)")
@@ -62,7 +73,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 // Defaults first: with expand_dbname the caller's string overrides them.
                 let pairs: [(String, String)] = [
                     ("application_name", applicationName),
-                    ("connect_timeout", "10"),
+                    ("connect_timeout", String(connectTimeoutSeconds)),
                     ("keepalives", "1"),
                     ("keepalives_idle", "10"),
                     ("keepalives_interval", "5"),
@@ -87,20 +98,26 @@ public final class PostgresConnection: @unchecked Sendable {
                 continuation.resume(returning: PQHandle(raw: conn))
             }
         }
-        let connection = PostgresConnection(queue: queue, conn: handle.raw, logger: logger)
+        let connection = PostgresConnection(queue: queue, conn: handle.raw, queryTimeout: queryTimeout, logger: logger)
         // Documents carry timestamps; render them the same way whatever the server's default.
-        try await connection.execute("SET TimeZone = 'UTC'; SET client_min_messages = warning")
+        let milliseconds = queryTimeout.map { Int($0 / .milliseconds(1)) } ?? 0
+        try await connection.execute("SET TimeZone = 'UTC'; SET client_min_messages = warning; SET statement_timeout = \(milliseconds)")
         return connection
     }
+
+    /// A server that has not completed the connection by then (down behind
+    /// a firewall that drops packets, or hung) fails the connect.
+    public static let connectTimeoutSeconds = 5
 
     /// Runs `body` with a new connection and closes it afterwards.
     public static func withConnection<T: Sendable>(
         _ conninfo: String,
         applicationName: String = "hacksync",
+        queryTimeout: Duration? = nil,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let connection = try await connect(conninfo, applicationName: applicationName, logger: logger)
+        let connection = try await connect(conninfo, applicationName: applicationName, queryTimeout: queryTimeout, logger: logger)
         do {
             let result = try await body(connection)
             await connection.close()
@@ -135,13 +152,13 @@ public final class PostgresConnection: @unchecked Sendable {
             defer { cStrings.forEach { free($0) } }
             let pointers = cStrings.map { UnsafePointer($0) }
             let statement = try self.preparedStatement(for: sql, parameterCount: texts.count, conn: conn)
-            let result = pointers.withUnsafeBufferPointer { buffer in
+            let sent = pointers.withUnsafeBufferPointer { buffer in
                 if let statement {
-                    return PQexecPrepared(conn, statement, Int32(texts.count), buffer.baseAddress, nil, nil, 0)
+                    return PQsendQueryPrepared(conn, statement, Int32(texts.count), buffer.baseAddress, nil, nil, 0)
                 }
-                return PQexecParams(conn, sql, Int32(texts.count), nil, buffer.baseAddress, nil, nil, 0)
+                return PQsendQueryParams(conn, sql, Int32(texts.count), nil, buffer.baseAddress, nil, nil, 0)
             }
-            return try Self.consume(result, conn: conn)
+            return try Self.consume(try self.awaitResult(sent: sent, conn), conn: conn)
         }
     }
 
@@ -151,7 +168,7 @@ public final class PostgresConnection: @unchecked Sendable {
         if let name = preparedStatements[sql] { return name }
         guard preparedStatements.count < Self.maxPreparedStatements else { return nil }
         let name = "hs\(preparedStatements.count)"
-        _ = try Self.consume(PQprepare(conn, name, sql, Int32(parameterCount), nil), conn: conn)
+        _ = try Self.consume(try awaitResult(sent: PQsendPrepare(conn, name, sql, Int32(parameterCount), nil), conn), conn: conn)
         preparedStatements[sql] = name
         return name
     }
@@ -159,7 +176,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one or more statements without parameters (simple query protocol).
     /// Only for fixed SQL: migrations, SET, BEGIN/COMMIT.
     public func execute(_ sql: String) async throws {
-        _ = try await run { conn in try Self.consume(PQexec(conn, sql), conn: conn) }
+        _ = try await run { conn in try Self.consume(try self.awaitResult(sent: PQsendQuery(conn, sql), conn), conn: conn) }
     }
 
     /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
@@ -190,12 +207,64 @@ public final class PostgresConnection: @unchecked Sendable {
                         return
                     }
                     let result = Result { try work(conn) }
-                    self.healthy.store(PQstatus(conn) == CONNECTION_OK, ordering: .relaxed)
+                    // Only ever lowered: a connection that timed out stays given up.
+                    if PQstatus(conn) != CONNECTION_OK { self.healthy.store(false, ordering: .relaxed) }
                     continuation.resume(with: result)
                 }
             }
         } onCancel: {
             self.cancelRunningQuery()
+        }
+    }
+
+    /// The result of the statement just sent, as `PQexec` would return it
+    /// (the last result, or the first error), waiting at most the query
+    /// timeout and its grace. A server silent past that is presumed hung:
+    /// the connection is marked unhealthy (its owner closes it and opens
+    /// another) and `.timeout` is thrown. Runs on `queue`.
+    private func awaitResult(sent: Int32, _ conn: OpaquePointer) throws -> OpaquePointer? {
+        guard sent == 1 else { return nil }  // consume() reports PQerrorMessage
+        let deadline = queryTimeout.map { ContinuousClock.now + $0 + Self.answerGrace }
+        var kept: OpaquePointer?
+        while true {
+            while PQisBusy(conn) == 1 {
+                if !(try waitForInput(conn, until: deadline)) {
+                    if let kept { PQclear(kept) }
+                    healthy.store(false, ordering: .relaxed)
+                    throw PostgresError(.timeout, "no answer from Postgres within \(queryTimeout.map { "\($0 + Self.answerGrace)" } ?? "")")
+                }
+                if PQconsumeInput(conn) == 0 {
+                    if let kept { PQclear(kept) }
+                    return nil  // the connection broke: consume() reports it
+                }
+            }
+            guard let result = PQgetResult(conn) else { return kept }
+            if let previous = kept {
+                if PQresultStatus(previous) == PGRES_FATAL_ERROR {
+                    PQclear(result)
+                    continue
+                }
+                PQclear(previous)
+            }
+            kept = result
+        }
+    }
+
+    /// Waits until the connection's socket has input; false at the deadline.
+    private func waitForInput(_ conn: OpaquePointer, until deadline: ContinuousClock.Instant?) throws -> Bool {
+        var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        while true {
+            var milliseconds: Int32 = -1
+            if let deadline {
+                let left = deadline - .now
+                if left <= .zero { return false }
+                milliseconds = Int32(min(left / .milliseconds(1), Double(Int32.max)).rounded(.up))
+            }
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR {
+                throw PostgresError(.connectionLost, "poll failed: errno \(errno)")
+            }
         }
     }
 

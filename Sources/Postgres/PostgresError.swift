@@ -12,6 +12,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         public static let queryFailed = Code(raw: "queryFailed")
         public static let unexpectedResult = Code(raw: "unexpectedResult")
         public static let closed = Code(raw: "closed")
+        /// No answer within the connection's query timeout (a hung server,
+        /// a network cut without a reset): the connection is given up.
+        public static let timeout = Code(raw: "timeout")
         public var description: String { raw }
     }
 
@@ -32,7 +35,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     /// True when the connection is gone and only a new one can help.
     public var isConnectionError: Bool {
-        code == .connectionFailed || code == .connectionLost || code == .closed
+        code == .connectionFailed || code == .connectionLost || code == .closed || code == .timeout
             || sqlState?.hasPrefix("08") == true || sqlState?.hasPrefix("57P") == true
     }
 

@@ -39,7 +39,7 @@ struct Seed: AsyncParsableCommand {
             seeder.hackathons = hackathons ?? seeder.hackathons
             seeder.projects = projects ?? seeder.projects
             seeder.seed = seed
-            let counts = try await connector.withConnection(applicationName: "hacksync-seed") { try await seeder.run($0, logger: logger) }
+            let counts = try await connector.withConnection(applicationName: "hacksync-seed", queryTimeout: nil) { try await seeder.run($0, logger: logger) }
             print("seeded \(counts)")
             return
         }
@@ -56,7 +56,7 @@ struct Seed: AsyncParsableCommand {
         bar.clear()
         print("seeded \(counts)")
         let settled = try await ContinuousClock().measure {
-            try await connector.withConnection(applicationName: "hacksync-seed") { try await BulkSeeder.settle($0) }
+            try await connector.withConnection(applicationName: "hacksync-seed", queryTimeout: nil) { try await BulkSeeder.settle($0) }
         }
         print(String(format: "vacuumed and analyzed in %.1f s", settled / .seconds(1)))
         print("capture was off: run `hacksync reindex` to index them")

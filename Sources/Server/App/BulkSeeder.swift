@@ -57,7 +57,7 @@ public struct BulkSeeder: Sendable {
         // The seeded ids follow the highest existing ones; the identity
         // sequences move past them first, so rows the platform inserts
         // meanwhile take ids after the seeded range.
-        let base = try await connector.withConnection(applicationName: "hacksync-seed") { db in
+        let base = try await connector.withConnection(applicationName: "hacksync-seed", queryTimeout: nil) { db in
             try await db.query("""
                 WITH base AS (SELECT (SELECT coalesce(max(id), 0) FROM users) AS u, (SELECT coalesce(max(id), 0) FROM hackathons) AS h,
                                      (SELECT coalesce(max(id), 0) FROM projects) AS p)
@@ -93,7 +93,7 @@ public struct BulkSeeder: Sendable {
             return inserted
         }
         @Sendable func lane<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-            try await connector.withConnection(applicationName: "hacksync-seed") { db in
+            try await connector.withConnection(applicationName: "hacksync-seed", queryTimeout: nil) { db in
                 do {
                     try await db.execute("SET session_replication_role = replica")
                 } catch {

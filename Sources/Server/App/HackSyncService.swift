@@ -46,7 +46,7 @@ public struct HackSyncService {
         let eventLog = PostgresEventLog(database.shared(applicationName: "hacksync-events"))
         // Read-your-writes (`/api/wait`, and `wait` on `/ws`): every settle
         // is announced to every instance, and the follower passes it on.
-        let waits = WriteWaits(database: database.shared(applicationName: "hacksync-wait"), logger: logger) {
+        let waits = WriteWaits(database: database.shared(applicationName: "hacksync-wait", queryTimeout: PostgresConnector.endpointQueryTimeout), logger: logger) {
             for entity in Entity.allCases { try await client.refresh(indexes.alias(for: entity)) }
         }
         let hub = RealtimeHub(configuration: configuration.realtime, log: eventLog, writeWaits: waits, logger: logger)
@@ -83,7 +83,7 @@ public struct HackSyncService {
             retry: configuration.sync.retry, logger: logger)
         // One connection for /api/status and /metrics (their queries are short), and one
         // monitor: it remembers since when each slot waits.
-        let admin = database.shared(applicationName: "hacksync-admin")
+        let admin = database.shared(applicationName: "hacksync-admin", queryTimeout: PostgresConnector.endpointQueryTimeout)
         let replication = ReplicationMonitor(stallAfter: configuration.replicationStallAfter)
         var http = HTTPServer(
             host: configuration.listenHost, port: configuration.listenPort,

@@ -53,7 +53,7 @@ public struct IndexBuilder: Sendable {
     @discardableResult
     public func run(_ entity: Entity, mode: IndexJob.Mode, reason: String,
                     progress: @escaping @Sendable (IndexJob) -> Void = { _ in }) async throws -> IndexJob {
-        try await database.withConnection(applicationName: "hacksync-index-build") { db in
+        try await database.withConnection(applicationName: "hacksync-index-build", queryTimeout: PostgresConnector.maintenanceQueryTimeout) { db in
             var job = try await claim(entity, mode: mode, reason: reason, db)
             var metadata: Logger.Metadata = ["job": "\(job.id)", "entity": "\(entity)", "mode": "\(job.mode)"]
             logger.notice(job.copied > 0 ? "resuming index job" : "index job started", metadata: metadata)

@@ -89,7 +89,7 @@ public struct Maintenance: Service {
         let ageSeconds = Int(retention.maxAge / .seconds(1))
         var changes = 0
         var events = 0
-        try await database.withConnection(applicationName: "hacksync-retention") { db in
+        try await database.withConnection(applicationName: "hacksync-retention", queryTimeout: PostgresConnector.maintenanceQueryTimeout) { db in
             while !Task.isCancelled {
                 let row = try await db.query(
                     "SELECT changes, events FROM sync.prune(make_interval(secs => $1), $2, $3)",

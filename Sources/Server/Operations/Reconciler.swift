@@ -62,7 +62,7 @@ public struct Reconciler: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         var report = ReconcileReport(startedAt: Date())
-        try await database.withConnection(applicationName: "hacksync-reconcile") { db in
+        try await database.withConnection(applicationName: "hacksync-reconcile", queryTimeout: PostgresConnector.maintenanceQueryTimeout) { db in
             let pendingUpTo = try await db.query("SELECT coalesce(max(seq), 0) FROM sync.changes WHERE processed_at IS NULL").rows.first?.int64(0) ?? 0
             var candidates: [Entity: Set<Int64>] = [:]
             for entity in entities {
