@@ -51,12 +51,20 @@ public enum ClientHandshake {
         }
         var headers = HTTPHeaders()
         for line in lines {
-            guard let colon = line.firstIndex(of: ":") else {
+            // A name must be a token (RFC 9110 §5.1): NIO's headers trap on anything
+            // that is not ASCII, so a server could otherwise crash the client.
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
+                  line[..<colon].utf8.allSatisfy(Self.isTokenByte) else {
                 throw Failure(description: "malformed response header line: \(line.prefix(80))")
             }
             headers.add(name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         return Response(status: status, headers: headers)
+    }
+
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+            || "!#$%&'*+-.^_`|~".utf8.contains(byte)
     }
 
     /// Checks the server's answer to our `key`; returns the agreed deflate

@@ -108,10 +108,14 @@ public struct DeflateParameters: Equatable, Sendable {
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let name = parts.first, !name.isEmpty else { return nil }
             let parameters: [(String, String?)] = parts.dropFirst().map { part in
-                let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                // Empty pieces kept: `;;` and `=1` are parameters without a name, which no
+                // negotiation accepts (an empty `part` used to index an empty array: the
+                // fuzzer crashed the server with `Sec-WebSocket-Extensions: x; =`).
+                let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
                 var value = pieces.count > 1 ? pieces[1] : nil
                 if let v = value, v.count >= 2, v.hasPrefix("\""), v.hasSuffix("\"") { value = String(v.dropFirst().dropLast()) }
-                return (pieces[0].lowercased(), value)
+                return ((pieces.first ?? "").lowercased(), value)
             }
             return Extension(name: name.lowercased(), parameters: parameters)
         }

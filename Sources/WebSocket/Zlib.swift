@@ -112,7 +112,15 @@ public final class Inflater {
                 return WebSocketProtocolError(.messageTooBig, "decompressed message exceeds \(limit) bytes")
             }
             switch status {
-            case Z_OK, Z_BUF_ERROR, Z_STREAM_END:
+            case Z_STREAM_END:
+                // A block with BFINAL set ends the DEFLATE stream (RFC 7692
+                // §7.2.3.3 allows it): what follows, if only the 00 00 FF FF
+                // we append, starts a new one. Without the reset, inflate
+                // takes no more input and this loop never ended (found by
+                // the fuzzer: 0x33 then the tail).
+                inflateReset(stream)
+                if stream.pointee.avail_in == 0 { return nil }
+            case Z_OK, Z_BUF_ERROR:
                 if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 { return nil }
                 if status == Z_BUF_ERROR && stream.pointee.avail_out != 0 { return nil }
             default:

@@ -50,6 +50,15 @@ import WebSocket
         #expect(deflate?.serverNoContextTakeover == true)
     }
 
+    /// A header name that is not a token trapped in NIO's HTTPHeaders: a
+    /// server could crash the client (found by the fuzzer, fuzz/corpus/client-handshake).
+    @Test func aHeaderNameThatIsNotATokenIsAnError() {
+        for name in ["Upgr\u{9D}de", "Bad Name", ""] {
+            var buffer = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n\(name): websocket\r\n\r\n")
+            #expect(throws: ClientHandshake.Failure.self) { _ = try ClientHandshake.parseResponse(&buffer) }
+        }
+    }
+
     @Test func garbageAndOversizedHeadsAreErrors() {
         var garbage = ByteBuffer(string: "SSH-2.0-OpenSSH\r\n\r\n")
         #expect(throws: ClientHandshake.Failure.self) { try ClientHandshake.parseResponse(&garbage) }

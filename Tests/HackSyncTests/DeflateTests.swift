@@ -66,3 +66,44 @@ import WebSocket
         }
     }
 }
+
+/// Inputs the fuzzer found (fuzz/corpus/inflate holds them too).
+@Suite struct InflaterRegressionTests {
+    /// RFC 7692 §7.2.3.3: a message compressed into a block with BFINAL set.
+    /// The 00 00 FF FF the receiver appends then lies past the end of the
+    /// stream; inflate took no more input, and the loop never ended.
+    @Test func aFinalBlockThenTheTailEndsAndTheNextMessageInflates() throws {
+        let inflater = Inflater()
+        var output = ByteBuffer()
+        try inflater.inflate(ByteBuffer(bytes: [0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x00]), into: &output, limit: 1 << 16)
+        try inflater.finishMessage(into: &output, limit: 1 << 16)
+        #expect(String(buffer: output) == "Hello")
+        // The next message starts a new stream.
+        var next = ByteBuffer()
+        try inflater.inflate(ByteBuffer(bytes: [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]), into: &next, limit: 1 << 16)
+        try inflater.finishMessage(into: &next, limit: 1 << 16)
+        #expect(String(buffer: next) == "Hello")
+    }
+
+    @Test func theFuzzersInputReturns() {
+        let inflater = Inflater()
+        var output = ByteBuffer()
+        // A final fixed-Huffman block cut short, then the tail: an error or nothing, but an answer.
+        _ = try? inflater.inflate(ByteBuffer(bytes: [0x33]), into: &output, limit: 1 << 16)
+        _ = try? inflater.finishMessage(into: &output, limit: 1 << 16)
+        #expect(output.readableBytes <= 1 << 16)
+    }
+}
+
+/// Extension headers the fuzzer found (fuzz/corpus/server-handshake).
+@Suite struct DeflateOfferRegressionTests {
+    /// A parameter without a name indexed an empty array: any client could
+    /// crash the server with one upgrade request.
+    @Test func parametersWithoutANameAreRefusedNotACrash() {
+        #expect(DeflateParameters.negotiate(offers: "permessage-deflate; =") == nil)
+        #expect(DeflateParameters.negotiate(offers: "permessage-deflate;;") != nil, "empty parameters are skipped")
+        #expect(DeflateParameters.negotiate(offers: "permessage-deflate; =15") == nil)
+        #expect(DeflateParameters.negotiate(offers: "x;;;;=;=;, permessage-deflate") == DeflateParameters(serverNoContextTakeover: true, clientNoContextTakeover: true))
+        #expect(DeflateParameters.parseResponse("permessage-deflate; =") == nil)
+    }
+}
