@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test chaos bench-realtime bench-realtime-scale bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
+.PHONY: run test fuzz chaos bench-realtime bench-realtime-scale bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,13 @@ run: build
 
 test: build-tests
 	@scripts/test.sh
+
+# Every fuzz target (fuzz/) for FUZZ_SECONDS each, libFuzzer + AddressSanitizer:
+# make fuzz [FUZZ_SECONDS=600] [FUZZ_TARGETS="frames inflate"]
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The seeded chaos test, long: make chaos DURATION=600 [SEED=n]
 DURATION ?= 600

@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "hacksync", targets: ["hacksync"]),
         .executable(name: "wsecho", targets: ["wsecho"]),
         .executable(name: "hacksync-watch", targets: ["hacksync-watch"]),
+        // What faces untrusted bytes (frames, handshakes, UTF-8, inflate, the
+        // subscription requests, the HTTP head's screening), for fuzz/.
+        .library(name: "HackSyncParsers", targets: ["WebSocket", "Model", "HTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -45,5 +45,8 @@ swift_test --filter FaultTests
 # The real binary from outside: live fan-out through the independent `websockets`
 # client, the CLI client, and the admin API against openapi.yaml.
 "$ROOT/.venv/bin/pytest" -q -p no:cacheprovider Tests/service
+# The fuzz targets, a few seconds each from the committed corpus (every input
+# that once crashed is in it): `make fuzz` runs them for real.
+scripts/fuzz.sh --smoke
 # WebSocket conformance: the Autobahn cases against our server and client stacks.
 scripts/autobahn.sh both

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// What one HTTP server accepts: how many connections, how large a request,
 /// how slowly it may arrive. Past a limit the client gets a clear answer
@@ -26,6 +27,15 @@ public struct HTTPLimits: Sendable {
     public var retryAfterSeconds = 5
 
     public init() {}
+
+    /// The HTTP parser's own bounds: a head past them is a parse error that
+    /// `RequestGuard` answers with 431.
+    public var decoderConfiguration: NIOHTTPDecoderLimitConfiguration {
+        var configuration = NIOHTTPDecoderLimitConfiguration()
+        configuration.maxHeaderFieldSize = maxHeaderBytes
+        configuration.maxHeaderListSize = maxHeaderBytes
+        return configuration
+    }
 
     /// Descriptors left for clients: the soft `RLIMIT_NOFILE` less 256.
     public static func descriptorBudget() -> Int {

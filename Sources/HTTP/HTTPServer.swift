@@ -54,12 +54,11 @@ public struct HTTPServer: Service {
                         })
                     // The guard answers malformed and oversized requests (NIO's handler would send a bare 400).
                     configuration.enableErrorHandling = false
-                    configuration.decoderConfiguration.maxHeaderFieldSize = limits.maxHeaderBytes
-                    configuration.decoderConfiguration.maxHeaderListSize = limits.maxHeaderBytes
+                    configuration.decoderConfiguration = limits.decoderConfiguration
                     let kind = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(
-                        RequestGuard(screening: RequestScreening(limits: limits, acceptsWebSocket: webSocket != nil), admitted: admitted),
+                        RequestGuard(limits: limits, acceptsWebSocket: webSocket != nil, admitted: admitted),
                         name: RequestGuard.name,
                         position: .before(try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<ConnectionKind>.self)))
                     return kind

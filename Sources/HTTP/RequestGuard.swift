@@ -10,11 +10,11 @@ import NIOHTTP1
 /// `requestTimeout` (slow headers, slow bodies and idle keep-alive
 /// connections are closed). Removed from the pipeline when the connection
 /// becomes a WebSocket.
-final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias InboundOut = HTTPServerRequestPart
+    public typealias OutboundIn = HTTPServerResponsePart
+    public typealias OutboundOut = HTTPServerResponsePart
 
     static let name = "hacksync.request-guard"
 
@@ -41,27 +41,33 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         self.admitted = admitted
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    /// The guard of a server with these limits, on a connection `admitted`
+    /// within the connection limit or not.
+    public convenience init(limits: HTTPLimits, acceptsWebSocket: Bool, admitted: Bool) {
+        self.init(screening: RequestScreening(limits: limits, acceptsWebSocket: acceptsWebSocket), admitted: admitted)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { armTimer(context: context) }
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    public func channelActive(context: ChannelHandlerContext) {
         if timer == nil, case .waiting = state { armTimer(context: context) }
         context.fireChannelActive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         switch (state, part) {
         case (.refused, _):
@@ -87,7 +93,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
             responseIsUpgrade = head.status == .switchingProtocols
@@ -103,7 +109,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parserError = error as? HTTPParserError else { return context.fireErrorCaught(error) }
         switch state {
         case .waiting, .receiving: refuse(screening.refusal(for: parserError), context: context)
