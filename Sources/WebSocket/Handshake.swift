@@ -44,7 +44,7 @@ public enum Handshake {
         func reject(_ status: HTTPResponseStatus, _ message: String, _ headers: HTTPHeaders = [:]) -> Result<Accepted, Rejection> {
             .failure(Rejection(status: status, message: message, headers: headers))
         }
-        guard head.method == .GET else { return reject(.methodNotAllowed, "WebSocket upgrades use GET") }
+        guard head.method == .GET else { return reject(.methodNotAllowed, "WebSocket upgrades use GET", ["Allow": "GET"]) }
         guard head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1) else {
             return reject(.badRequest, "WebSocket needs HTTP/1.1")
         }

@@ -49,9 +49,17 @@ def test_nothing_captured_is_synced_at_once_and_bad_requests_are_refused(service
     xid = service.sql("SELECT pg_current_xact_id()")  # a transaction that wrote nothing
     status, body = get(service, f"/api/wait?xid={xid}")
     assert status == 200 and body["synced"] is True, body
-    for query in ["", "?xid=abc", "?xid=-1", "?xid=1.5", "?xid=1&timeout=soon", "?xid=1&timeout=0s", "?xid=1&timeout=31s"]:
+    for query in ["", "?xid=abc", "?xid=-1", "?xid=1.5", "?xid=1&timeout=soon", "?xid=1&timeout=", "?xid=1&timeout=-1s", "?xid=1&timeout=.5s"]:
         status, body = get(service, "/api/wait" + query)
         assert status == 400 and "error" in body, (query, status, body)
+    # Past 30 s waits 30 s (the schema's whole range is accepted); 0 asks whether it is
+    # searchable now, which a transaction just read is not until the next refresh.
+    for timeout in ["31s", "99999999999999999999ms"]:
+        status, body = get(service, f"/api/wait?xid={xid}&timeout={timeout}")
+        assert status == 200 and body["synced"] is True, (timeout, status, body)
+    for timeout in ["0", "0s"]:
+        status, body = get(service, f"/api/wait?xid={xid}&timeout={timeout}")
+        assert (status, body.get("waiting_for")) in [(200, None), (504, "refresh")], (timeout, status, body)
 
 
 @contextlib.contextmanager

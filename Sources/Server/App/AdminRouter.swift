@@ -1,3 +1,4 @@
+import Model
 import HTTP
 import Logging
 import NIOHTTP1
@@ -63,6 +64,16 @@ struct AdminRequest: Sendable {
             throw OperationError.invalid("\(name) must be an integer from 1 to \(maximum), got \(text)")
         }
         return number
+    }
+
+    /// `true`/`1` or `false`/`0`; anything else is a 400, not a silent false.
+    func boolean(_ name: String) throws -> Bool? {
+        guard let text = http.query[name] else { return nil }
+        switch text {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw OperationError.invalid("\(name) must be true or false, got \(jsonQuoted(text))")
+        }
     }
 }
 

@@ -33,7 +33,7 @@ public struct Operations: Sendable {
         [
             AdminRoute(.GET, "/api/dlq") { request in
                 let limit = try request.integer("limit", default: 100, maximum: 10_000)
-                let all = request.http.query["all"].map { $0 == "true" || $0 == "1" } ?? false
+                let all = try request.boolean("all") ?? false
                 return try AdminJSON.response(try await deadLetters.list(includeResolved: all, limit: limit))
             },
             AdminRoute(.GET, "/api/dlq/:id", access: .adminToken) { request in

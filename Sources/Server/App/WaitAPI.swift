@@ -33,16 +33,13 @@ struct WaitAPI {
         }
     }
 
-    /// `2s`, `500ms`, `1.5s`: more than zero, at most `WriteWaitResult.maximumTimeout`.
+    /// `2s`, `500ms`, `1.5s`, `0` (answer at once); past `WriteWaitResult.maximumTimeout`, that maximum.
     static func duration(_ text: String) throws -> Duration {
         let (number, unit): (Substring, Double) = text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : (Substring(text), 1)
-        guard let value = Double(number), value.isFinite, value > 0 else {
+        guard number.first?.isNumber == true, let value = Double(number), value.isFinite, value >= 0 else {
             throw OperationError.invalid("timeout is a duration such as 2s or 500ms, got \(jsonQuoted(text))")
         }
-        let milliseconds = (value * unit * 1000).rounded(.up)
-        guard milliseconds <= Double(WriteWaitResult.maximumTimeout / .milliseconds(1)) else {
-            throw OperationError.invalid("timeout is at most \(WriteWaitResult.maximumTimeout), got \(jsonQuoted(text))")
-        }
-        return .milliseconds(Int64(milliseconds))
+        let maximum = Double(WriteWaitResult.maximumTimeout / .milliseconds(1))
+        return .milliseconds(Int64(min((value * unit * 1000).rounded(.up), maximum)))
     }
 }
