@@ -132,7 +132,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let logger = try common.makeLogger("hacksync", secrets: [adminToken, privateToken])
+        let logger = try common.makeLogger("hacksync", secrets: [adminToken, privateToken, databasePassword(search.elasticsearchURL)])
         var configuration = HackSyncConfiguration(databaseURL: try common.resolvedDatabaseURL(), elasticsearchURL: try search.resolvedURL())
         let address = try ListenAddress(parsing: listen ?? env["HACKSYNC_LISTEN"] ?? "127.0.0.1:8080")
         configuration.listenHost = address.host

@@ -22,7 +22,7 @@ struct Reindex: AsyncParsableCommand {
     @Flag(help: "Refill the current index in place instead of building a new one.") var inPlace = false
 
     func run() async throws {
-        let logger = try common.makeLogger("hacksync.reindex")
+        let logger = try common.makeLogger("hacksync.reindex", secrets: [databasePassword(search.elasticsearchURL)])
         let indexes = try search.indexes(logger: logger)
         var builder = IndexBuilder(database: try common.connector(logger: logger), client: indexes.client, indexes: indexes, logger: logger)
         builder.pageSize = pageSize
@@ -47,7 +47,7 @@ struct Reconcile: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let logger = try common.makeLogger("hacksync.reconcile")
+        let logger = try common.makeLogger("hacksync.reconcile", secrets: [databasePassword(search.elasticsearchURL)])
         let indexes = try search.indexes(logger: logger)
         let report = try await Server.Reconciler(database: try common.connector(logger: logger), client: indexes.client, indexes: indexes, logger: logger)
             .run(entity.map { [$0] } ?? Entity.allCases, repair: !dryRun)

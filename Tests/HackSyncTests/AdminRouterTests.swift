@@ -2,6 +2,7 @@ import HTTP
 import Logging
 import NIOCore
 import NIOHTTP1
+import Realtime
 @testable import Server
 import Testing
 
@@ -91,5 +92,18 @@ import Testing
         #expect(OperationError.alreadyResolved("x").status == .conflict)
         #expect(OperationError.jobInterrupted("x").status == .serviceUnavailable)
         #expect(OperationError.invalid("x").status == .badRequest)
+    }
+}
+
+/// Tokens are compared without an early exit (`constantTimeEquals`): equal
+/// strings only, whatever the length or where they first differ.
+@Suite struct ConstantTimeTests {
+    @Test func onlyEqualTokensMatch() {
+        #expect(constantTimeEquals("s3cret-token", "s3cret-token"))
+        #expect(!constantTimeEquals("s3cret-token", "s3cret-tokeN"))
+        #expect(!constantTimeEquals("s3cret-token", "X3cret-token"))
+        #expect(!constantTimeEquals("s3cret-token", "s3cret-token "))
+        #expect(!constantTimeEquals("s3cret-token", ""))
+        #expect(!constantTimeEquals("", "x"))
     }
 }
