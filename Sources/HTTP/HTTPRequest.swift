@@ -82,6 +82,17 @@ public struct HTTPResponse: Sendable {
     public static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
         json(#"{"error":\#(jsonQuoted(message)),"status":\#(status.code)}"#, status: status)
     }
+
+    /// A refusal written before any route ran, on a connection that closes
+    /// after it: the JSON error as a response head and body.
+    static func refusal(_ status: HTTPResponseStatus, _ message: String, headers extra: HTTPHeaders = [:]) -> (HTTPResponseHead, ByteBuffer) {
+        let response = error(status, message)
+        var headers = response.headers
+        headers.add(contentsOf: extra)
+        headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        headers.add(name: "Connection", value: "close")
+        return (HTTPResponseHead(version: .http1_1, status: status, headers: headers), response.body)
+    }
 }
 
 /// Anything that answers HTTP requests.

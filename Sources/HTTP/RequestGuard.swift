@@ -8,8 +8,10 @@ import NIOHTTP1
 /// route ever sees it. It also times each request: from when the server
 /// starts waiting for it until it has fully arrived, at most
 /// `requestTimeout` (slow headers, slow bodies and idle keep-alive
-/// connections are closed). Removed from the pipeline when the connection
-/// becomes a WebSocket.
+/// connections are closed). Removed from the pipeline as soon as an upgrade
+/// to WebSocket is accepted, before NIO removes its HTTP parser: the bytes
+/// the parser had not parsed (a frame sent right behind the request) are
+/// then passed on raw, and must not reach a handler that reads HTTP parts.
 public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias InboundOut = HTTPServerRequestPart
@@ -32,6 +34,8 @@ public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let screening: RequestScreening
     /// False past the connection limit.
     private let admitted: Bool
+    /// A connection past the limit gets only this long to say what it wants.
+    static let refusedConnectionTimeout: TimeAmount = .seconds(1)
     private var state = State.waiting
     private var timer: Scheduled<Void>?
     private var responseIsUpgrade = false
@@ -77,6 +81,8 @@ public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 return refuse(refusal, context: context)
             }
             state = .receiving(bodyBytes: 0)
+            // A head that came while the previous response was still being written.
+            if timer == nil { armTimer(context: context) }
         case (.receiving(let received), .body(let chunk)):
             let total = received + chunk.readableBytes
             if case .refuse(let refusal) = screening.screenBody(received: total) {
@@ -98,10 +104,17 @@ public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             responseIsUpgrade = head.status == .switchingProtocols
         case .end:
-            // The next request's time starts once this response is sent.
+            // The next request's time starts once this response has been
+            // written: a slow reader of a large body is not cut off.
             if case .responding = state, !responseIsUpgrade {
                 state = .waiting
-                armTimer(context: context)
+                let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                written.futureResult.whenSuccess {
+                    let (guardHandler, context) = loopBound.value
+                    if case .waiting = guardHandler.state, guardHandler.timer == nil { guardHandler.armTimer(context: context) }
+                }
+                return context.write(data, promise: written)
             }
         case .body:
             break
@@ -120,7 +133,8 @@ public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func armTimer(context: ChannelHandlerContext) {
         timer?.cancel()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: screening.limits.requestTimeout) {
+        let timeout = admitted ? screening.limits.requestTimeout : min(screening.limits.requestTimeout, Self.refusedConnectionTimeout)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
             let (guardHandler, context) = loopBound.value
             guardHandler.timedOut(context: context)
         }
@@ -145,13 +159,10 @@ public final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         state = .refused
         timer?.cancel()
         timer = nil
-        let body = ByteBuffer(string: #"{"error":\#(jsonQuoted(refusal.message)),"status":\#(refusal.status.code)}"#)
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        headers.add(name: "Connection", value: "close")
         if let seconds = refusal.retryAfterSeconds { headers.add(name: "Retry-After", value: String(seconds)) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
+        let (head, body) = HTTPResponse.refusal(refusal.status, refusal.message, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

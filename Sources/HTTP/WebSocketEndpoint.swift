@@ -60,15 +60,17 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         case .success(let value):
             accepted = value
         case .failure(let rejection):
-            let body = ByteBuffer(string: #"{"error":\#(jsonQuoted(rejection.message)),"status":\#(rejection.status.code)}"#)
-            var headers = rejection.headers
-            headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-            headers.add(name: "Content-Length", value: String(body.readableBytes))
-            headers.add(name: "Connection", value: "close")
-            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: upgradeRequest.version, status: rejection.status, headers: headers)), promise: nil)
+            let (head, body) = HTTPResponse.refusal(rejection.status, rejection.message, headers: rejection.headers)
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
             channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
             channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
             return channel.eventLoop.makeFailedFuture(Declined())
+        }
+        // Committed: from here on the bytes are frames, not HTTP. The guard
+        // goes now, before NIO removes its parser and passes on what it had
+        // not parsed (a frame sent right behind the request) as raw bytes.
+        if let context = try? channel.pipeline.syncOperations.context(name: RequestGuard.name) {
+            channel.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
         var headers = initialResponseHeaders
         for (name, value) in accepted.headers where name.lowercased() != "upgrade" && name.lowercased() != "connection" {
@@ -80,9 +82,7 @@ struct WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     func upgrade(channel: Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<ConnectionKind> {
         channel.eventLoop.makeCompletedFuture {
             guard case .success(let accepted) = endpoint.accept(upgradeRequest) else { throw Declined() }
-            // From here on the bytes are frames, not HTTP.
             let operations = channel.pipeline.syncOperations
-            operations.removeHandler(context: try operations.context(name: RequestGuard.name), promise: nil)
             let connection = WebSocketConnection(channel: channel, role: .server, deflate: accepted.deflate,
                                                  configuration: endpoint.configuration, logger: logger)
             guard admitted else {

@@ -179,4 +179,26 @@ import Testing
         channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         #expect(!channel.isActive, "an idle keep-alive connection is closed after the timeout")
     }
+
+    @Test func theIdleClockStartsWhenTheResponseIsWrittenNotWhenItIsQueued() throws {
+        let (channel, _) = try guarded()
+        try channel.writeInbound(HTTPServerRequestPart.head(head()))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        // A large body to a slow reader: queued, not yet written.
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)), promise: nil)
+        channel.write(HTTPServerResponsePart.end(nil), promise: nil)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(channel.isActive, "closed while the response was still going out")
+        channel.flush()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        #expect(!channel.isActive)
+    }
+
+    @Test func aConnectionPastTheLimitThatSaysNothingIsClosedAfterASecond() throws {
+        let (channel, _) = try guarded(admitted: false)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(999))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive)
+    }
 }

@@ -29,14 +29,42 @@ def exchange(port, request, timeout=10):
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.settimeout(timeout)
         started = time.monotonic()
-        s.sendall(request)
         received = b""
+        try:
+            s.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused mid-upload: the answer is already waiting to be read
         try:
             while chunk := s.recv(65536):
                 received += chunk
         except ConnectionResetError:
-            pass  # refused mid-upload: the answer came before the reset
+            pass  # the answer came before the reset
         return received, time.monotonic() - started
+
+
+UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+def masked_text_frame(text):
+    payload, mask = text.encode(), b"\x01\x02\x03\x04"
+    assert len(payload) < 126
+    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def open_websocket(port, after=b""):
+    """A raw WebSocket: the upgrade (and `after`, in the same write); returns the socket and what followed the 101."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    s.sendall(UPGRADE + after)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = s.recv(65536)
+        assert chunk, "closed during the handshake"
+        received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return s, rest
 
 
 def parse(response):
@@ -105,10 +133,24 @@ def test_a_body_that_trickles_in_gets_408(limited):
         assert json.loads(body)["status"] == 408
 
 
+def test_a_frame_sent_right_behind_the_upgrade_request_is_served(limited):
+    """The bytes NIO's parser had not parsed reach the WebSocket handler, not
+    a handler that reads HTTP (which trapped and took the process down)."""
+    s, rest = open_websocket(limited.port, masked_text_frame('{"type":"subscribe","channel":"users"}'))
+    with s:
+        while len(rest) < 2 or len(rest) < 2 + (rest[1] & 0x7F):
+            chunk = s.recv(65536)
+            assert chunk, "closed instead of answering the subscription"
+            rest += chunk
+        assert rest[0] == 0x81 and json.loads(rest[2:2 + (rest[1] & 0x7F)])["type"] == "subscribed"
+    assert limited.process.poll() is None
+    assert exchange(limited.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0].startswith(b"HTTP/1.1 200")
+
+
 def test_past_the_connection_limit_http_gets_503_and_a_websocket_1013_and_room_returns(limited):
-    held = [socket.create_connection(("127.0.0.1", limited.port)) for _ in range(MAX_CONNECTIONS)]
+    # WebSockets hold the slots: the request timeout does not apply to them.
+    held = [open_websocket(limited.port)[0] for _ in range(MAX_CONNECTIONS)]
     try:
-        time.sleep(0.3)  # every one of them counted
         response, _ = exchange(limited.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         status, headers, body = parse(response)
         assert status == 503
