@@ -78,6 +78,9 @@ public final class PostgresConnection: @unchecked Sendable {
                     ("keepalives_idle", "10"),
                     ("keepalives_interval", "5"),
                     ("keepalives_count", "3"),
+                    // Unacknowledged data (a statement sent into a cut network) fails
+                    // the connection after this, as keepalives do for an idle one.
+                    ("tcp_user_timeout", "30000"),
                     ("dbname", conninfo),
                 ]
                 let keys = pairs.map { strdup($0.0) }
@@ -206,6 +209,12 @@ public final class PostgresConnection: @unchecked Sendable {
                         continuation.resume(throwing: PostgresError(.closed, "connection is closed"))
                         return
                     }
+                    // Given up (a timeout left a statement in flight): callers queued
+                    // behind it learn why, not "another command is already in progress".
+                    guard self.healthy.load(ordering: .relaxed) else {
+                        continuation.resume(throwing: PostgresError(.connectionLost, "the connection was given up after a timeout or a failure"))
+                        return
+                    }
                     let result = Result { try work(conn) }
                     // Only ever lowered: a connection that timed out stays given up.
                     if PQstatus(conn) != CONNECTION_OK { self.healthy.store(false, ordering: .relaxed) }
@@ -239,6 +248,13 @@ public final class PostgresConnection: @unchecked Sendable {
                 }
             }
             guard let result = PQgetResult(conn) else { return kept }
+            // COPY hands the connection over instead of ending the results (none
+            // is used; PQexec stops here too), and a broken connection ends them.
+            let status = PQresultStatus(result)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH || PQstatus(conn) != CONNECTION_OK {
+                if let kept { PQclear(kept) }
+                return result
+            }
             if let previous = kept {
                 if PQresultStatus(previous) == PGRES_FATAL_ERROR {
                     PQclear(result)

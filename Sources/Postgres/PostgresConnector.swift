@@ -22,7 +22,9 @@ public struct PostgresConnector: Sendable {
     /// A statement of the sync, the listener or the event log that runs longer is cancelled.
     public static let defaultQueryTimeout: Duration = .seconds(60)
     /// For the roles behind HTTP endpoints (`/api/status`, `/metrics`, `/api/wait`).
-    public static let endpointQueryTimeout: Duration = .seconds(3)
+    /// (5 s: `/api/status` counts the pending changes, which takes a
+    /// second or two with millions of them.)
+    public static let endpointQueryTimeout: Duration = .seconds(5)
     /// For index builds, reconciliation and pruning, whose statements scan.
     public static let maintenanceQueryTimeout: Duration = .seconds(600)
 

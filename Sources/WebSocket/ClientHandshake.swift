@@ -62,7 +62,8 @@ public enum ClientHandshake {
         return Response(status: status, headers: headers)
     }
 
-    static func isTokenByte(_ byte: UInt8) -> Bool {
+    /// A header name's byte (RFC 9110 §5.6.2 tchar).
+    public static func isTokenByte(_ byte: UInt8) -> Bool {
         (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
             || "!#$%&'*+-.^_`|~".utf8.contains(byte)
     }

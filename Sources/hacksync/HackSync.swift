@@ -171,8 +171,8 @@ struct Serve: AsyncParsableCommand {
         if let origins = allowedOrigins ?? env["HACKSYNC_ALLOWED_ORIGINS"] {
             configuration.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        if let count = maxConnections ?? env["HACKSYNC_MAX_CONNECTIONS"].flatMap(Int.init) {
-            guard count > 0 else { throw ValidationError("--max-connections must be positive") }
+        if let text = maxConnections.map(String.init) ?? env["HACKSYNC_MAX_CONNECTIONS"] {
+            guard let count = Int(text), count > 0 else { throw ValidationError("--max-connections must be a positive integer, got \(text)") }
             configuration.http.maxConnections = count
         }
         if let text = requestTimeout ?? env["HACKSYNC_REQUEST_TIMEOUT"] {

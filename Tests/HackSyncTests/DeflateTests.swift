@@ -85,7 +85,7 @@ import WebSocket
         #expect(String(buffer: next) == "Hello")
     }
 
-    @Test func theFuzzersInputReturns() {
+    @Test(.timeLimit(.minutes(1))) func theFuzzersInputReturns() {
         let inflater = Inflater()
         var output = ByteBuffer()
         // A final fixed-Huffman block cut short, then the tail: an error or nothing, but an answer.

@@ -5,11 +5,12 @@ forever) and everything else keeps syncing; an index build does the same."""
 import json
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import BINARY, ELASTICSEARCH_URL, Service
+from conftest import BINARY, ELASTICSEARCH_URL, Service, wait_until
 from size_limit_proxy import SizeLimitProxy
 
 MAX_BODY = 64 * 1024
@@ -24,14 +25,6 @@ def indexed(index, doc_id):
         if e.code == 404:
             return None
         raise
-
-
-def wait_until(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-    return value
 
 
 @pytest.fixture

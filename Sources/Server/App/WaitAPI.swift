@@ -36,7 +36,10 @@ struct WaitAPI {
     /// `2s`, `500ms`, `1.5s`, `0` (answer at once); past `WriteWaitResult.maximumTimeout`, that maximum.
     static func duration(_ text: String) throws -> Duration {
         let (number, unit): (Substring, Double) = text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : (Substring(text), 1)
-        guard number.first?.isNumber == true, let value = Double(number), value.isFinite, value >= 0 else {
+        // Digits with an optional fraction, as openapi.yaml's pattern says (Double alone takes 1e3, 0x10, 1.).
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }),
+              let value = Double(number), value.isFinite else {
             throw OperationError.invalid("timeout is a duration such as 2s or 500ms, got \(jsonQuoted(text))")
         }
         let maximum = Double(WriteWaitResult.maximumTimeout / .milliseconds(1))

@@ -45,7 +45,7 @@ enum FuzzTargets {
         for line in text.split(separator: "\n").prefix(64) {
             // As NIO's parser would hand them over: names are tokens.
             guard let colon = line.firstIndex(of: ":"), !line[..<colon].isEmpty,
-                  line[..<colon].utf8.allSatisfy(isTokenCharacter) else { continue }
+                  line[..<colon].utf8.allSatisfy(ClientHandshake.isTokenByte) else { continue }
             headers.add(name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws", headers: headers)
@@ -59,11 +59,6 @@ enum FuzzTargets {
         }
         _ = DeflateParameters.negotiate(offers: text)
         _ = DeflateParameters.parseResponse(text)
-    }
-
-    static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-            || "!#$%&'*+-.^_`|~".utf8.contains(byte)
     }
 
     /// A server's answer to our upgrade request, in pieces as it may arrive.
