@@ -25,8 +25,11 @@ elif [ $# -gt 0 ]; then
 fi
 [ $# -gt 0 ] && TARGETS=("$@")
 
-# lld: gold fails on the sanitizer runtime's debug info here.
-swift build --package-path fuzz -c "$CONFIGURATION" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+# lld: gold fails on the sanitizer runtime's debug info here. -Xcc: the C
+# code (NIO's llhttp parser) gets coverage too; without it the HTTP target
+# fuzzes blind (1,361 edges against 3,762, and no new input in 10 minutes).
+swift build --package-path fuzz -c "$CONFIGURATION" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld \
+    -Xcc -fsanitize=fuzzer-no-link,address
 FUZZ=$ROOT/fuzz/.build/$CONFIGURATION/hacksync-fuzz
 # A crash is reported by libFuzzer; the Swift backtracer would only stall it.
 export SWIFT_BACKTRACE=enable=no
