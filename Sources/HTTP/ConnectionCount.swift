@@ -12,6 +12,4 @@ final class ConnectionCount: Sendable {
     func closed() {
         open.wrappingSubtract(1, ordering: .relaxed)
     }
-
-    var current: Int { open.load(ordering: .relaxed) }
 }

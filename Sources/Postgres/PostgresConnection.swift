@@ -161,7 +161,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 }
                 return PQsendQueryParams(conn, sql, Int32(texts.count), nil, buffer.baseAddress, nil, nil, 0)
             }
-            return try Self.consume(try self.awaitResult(sent: sent, conn), conn: conn)
+            return try self.finish(sent: sent, conn)
         }
     }
 
@@ -171,7 +171,7 @@ public final class PostgresConnection: @unchecked Sendable {
         if let name = preparedStatements[sql] { return name }
         guard preparedStatements.count < Self.maxPreparedStatements else { return nil }
         let name = "hs\(preparedStatements.count)"
-        _ = try Self.consume(try awaitResult(sent: PQsendPrepare(conn, name, sql, Int32(parameterCount), nil), conn), conn: conn)
+        _ = try finish(sent: PQsendPrepare(conn, name, sql, Int32(parameterCount), nil), conn)
         preparedStatements[sql] = name
         return name
     }
@@ -179,7 +179,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one or more statements without parameters (simple query protocol).
     /// Only for fixed SQL: migrations, SET, BEGIN/COMMIT.
     public func execute(_ sql: String) async throws {
-        _ = try await run { conn in try Self.consume(try self.awaitResult(sent: PQsendQuery(conn, sql), conn), conn: conn) }
+        _ = try await run { conn in try self.finish(sent: PQsendQuery(conn, sql), conn) }
     }
 
     /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
@@ -226,6 +226,11 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// The rows of the statement just sent (`PQsend…`'s return value). Runs on `queue`.
+    private func finish(sent: Int32, _ conn: OpaquePointer) throws -> PostgresRows {
+        try Self.consume(try awaitResult(sent: sent, conn), conn: conn)
+    }
+
     /// The result of the statement just sent, as `PQexec` would return it
     /// (the last result, or the first error), waiting at most the query
     /// timeout and its grace. A server silent past that is presumed hung:
@@ -266,7 +271,8 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// Waits until the connection's socket has input; false at the deadline.
+    /// Waits until the connection's socket has input; false at the deadline
+    /// (none: waits as long as it takes). Shared by queries and the LISTEN loop.
     private func waitForInput(_ conn: OpaquePointer, until deadline: ContinuousClock.Instant?) throws -> Bool {
         var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
         while true {
@@ -310,16 +316,13 @@ public final class PostgresConnection: @unchecked Sendable {
                 emit(.failed(PostgresError(.closed, "connection is closed")))
                 return
             }
-            let fd = PQsocket(conn)
             while !stopped.isStopped {
-                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&descriptor, 1, 200)
-                if ready < 0 {
-                    if errno == EINTR { continue }
-                    emit(.failed(PostgresError(.connectionLost, "poll failed: errno \(errno)")))
+                do {
+                    guard try self.waitForInput(conn, until: .now + .milliseconds(200)) else { continue }
+                } catch {
+                    emit(.failed(error as? PostgresError ?? PostgresError(.connectionLost, "\(error)")))
                     return
                 }
-                if ready == 0 { continue }
                 if PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK {
                     self.healthy.store(false, ordering: .relaxed)
                     emit(.failed(PostgresError(.connectionLost, String(cString: PQerrorMessage(conn)))))
