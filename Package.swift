@@ -36,6 +36,9 @@ let package = Package(
         // messages of the live stream. The client, the hub and the server use
         // it without pulling in the engine.
         .target(name: "Model"),
+        // Reading a paginated, rate-limited source: its pages, its pacing,
+        // its records and timestamps (decisions only; the importer is in Server).
+        .target(name: "Import", dependencies: ["Model", "Sync"]),
         // The level-triggered wake-up the sync engine sleeps on between scans.
         .target(name: "AsyncWakeup"),
         .target(
@@ -99,7 +102,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "AsyncWakeup", "HTTP", "Model", "Postgres", "Search", "Sync", "Realtime", "WebSocket",
+                "AsyncWakeup", "HTTP", "Import", "Model", "Postgres", "Search", "Sync", "Realtime", "WebSocket",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "hacksync",
             dependencies: [
-                "HTTP", "Model", "Server",
+                "HTTP", "Import", "Model", "Postgres", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -152,12 +156,12 @@ let package = Package(
         ),
         .testTarget(
             name: "HackSyncTests",
-            dependencies: ["AsyncWakeup", "HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket",
+            dependencies: ["AsyncWakeup", "HTTP", "Import", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket",
                            .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AsyncWakeup", "HTTP", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
+            dependencies: ["AsyncWakeup", "HTTP", "Import", "Model", "Sync", "Search", "Postgres", "Server", "Realtime", "WebSocket"]
         ),
     ],
     swiftLanguageModes: [.v6]

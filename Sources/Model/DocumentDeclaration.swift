@@ -25,7 +25,7 @@ public struct DocumentDeclaration: Sendable, Equatable {
                 switch field.source {
                 case .column: field.isSearched ? [prefix + field.name] : []
                 case .one(_, _, let inner), .many(_, _, let inner): paths(inner, prefix: prefix + field.name + ".")
-                case .count: []
+                case .count, .latest: []
                 }
             }
         }
@@ -64,6 +64,12 @@ public struct DocumentDeclaration: Sendable, Equatable {
         public static func count(_ name: String, table: String, foreignKey: String) -> Field {
             Field(name: name, source: .count(table: table, foreignKey: foreignKey), isPrivate: false)
         }
+
+        /// The largest `column` (a timestamp) among the rows of `table` that
+        /// reference this row through `foreignKey`; null when none do.
+        public static func latest(_ name: String, table: String, foreignKey: String, column: String) -> Field {
+            Field(name: name, source: .latest(table: table, foreignKey: foreignKey, column: column), isPrivate: false)
+        }
     }
 
     public struct JoinTable: Sendable, Equatable {
@@ -77,6 +83,7 @@ public struct DocumentDeclaration: Sendable, Equatable {
         case one(table: String, foreignKey: String, fields: [Field])
         case many(table: String, through: JoinTable, fields: [Field])
         case count(table: String, foreignKey: String)
+        case latest(table: String, foreignKey: String, column: String)
     }
 
     /// How a value is indexed.

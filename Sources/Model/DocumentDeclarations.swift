@@ -16,6 +16,8 @@ public enum DocumentDeclarations {
             .column("name", .textWithKeyword),
         ]),
         .count("project_count", table: "project_members", foreignKey: "user_id"),
+        .count("activity_count", table: "activity_events", foreignKey: "user_id"),
+        .latest("last_activity_at", table: "activity_events", foreignKey: "user_id", column: "occurred_at"),
     ])
 
     public static let hackathons = DocumentDeclaration(.hackathons, table: "hackathons", fields: [
@@ -47,6 +49,8 @@ public enum DocumentDeclarations {
             .column("id", .long),
             .column("username", .keyword),
         ]),
+        .count("activity_count", table: "activity_events", foreignKey: "project_id"),
+        .latest("last_activity_at", table: "activity_events", foreignKey: "project_id", column: "occurred_at"),
     ])
 
     /// The declaration of `entity`.

@@ -182,6 +182,34 @@ public final class PostgresConnection: @unchecked Sendable {
         _ = try await run { conn in try self.finish(sent: PQsendQuery(conn, sql), conn) }
     }
 
+    /// Runs `COPY … FROM STDIN` (text format) with `data` as its input
+    /// (`PostgresCopyText` writes it) and returns the rows copied.
+    @discardableResult
+    public func copyIn(_ sql: String, _ data: [UInt8]) async throws -> Int {
+        try await run { conn in
+            let started = try self.awaitResult(sent: PQsendQuery(conn, sql), conn)
+            guard let started, PQresultStatus(started) == PGRES_COPY_IN else {
+                _ = try Self.consume(started, conn: conn)  // throws its error
+                throw PostgresError(.queryFailed, "not a COPY FROM STDIN: \(sql)")
+            }
+            PQclear(started)
+            let chunk = 1 << 20
+            var offset = 0
+            var sent: Int32 = 1
+            data.withUnsafeBufferPointer { buffer in
+                while offset < buffer.count, sent == 1 {
+                    let size = min(chunk, buffer.count - offset)
+                    sent = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: size) {
+                        PQputCopyData(conn, $0, Int32(size))
+                    }
+                    offset += size
+                }
+            }
+            let ended = sent == 1 ? PQputCopyEnd(conn, nil) : PQputCopyEnd(conn, "the copy data could not be sent")
+            return try self.finish(sent: ended == 1 ? 1 : 0, conn).affectedRows
+        }
+    }
+
     /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
     public func transaction<T: Sendable>(
         _ begin: String = "BEGIN",

@@ -60,6 +60,7 @@ public enum IndexMappings {
         case .column(_, let type): field(type)
         case .one(_, _, let fields), .many(_, _, let fields): #"{"properties":\#(properties(fields))}"#
         case .count: field(.integer)
+        case .latest: field(.date)
         }
     }
 

@@ -10,7 +10,7 @@ struct HackSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hacksync",
         abstract: "Keeps Elasticsearch and live clients in step with Postgres.",
-        subcommands: [Migrate.self, Serve.self, Seed.self, StatusCommand.self, WaitCommand.self, DeadLetterCommand.self, Reindex.self, Reconcile.self, ReplicaCommand.self])
+        subcommands: [Migrate.self, Serve.self, Seed.self, StatusCommand.self, WaitCommand.self, DeadLetterCommand.self, ImportCommand.self, Reindex.self, Reconcile.self, ReplicaCommand.self])
 }
 
 /// Options every command shares.

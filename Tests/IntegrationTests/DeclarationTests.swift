@@ -88,7 +88,7 @@ import Testing
                         reads.append((declaration.table, foreignKey, nil))
                     case .many(let table, _, let inner):
                         reads += inner.compactMap { if case .column(let c, _) = $0.source { (table, c, nil) } else { nil } }
-                    case .count:
+                    case .count, .latest:
                         continue
                     }
                 }

@@ -10,6 +10,13 @@ import Model
 ///   values before and after go into `old_ref`/`new_ref`.
 /// - A join table: both keys (`key1`, `key2`: its two key columns in name
 ///   order); an update that moves a key is a delete plus an insert.
+/// - A detail table (rows only counted or aggregated per document, such as
+///   activity_events): one change row per document a statement's rows
+///   reference, `key1` the document's id and `key2` which foreign key
+///   (1-based, in name order), so a page of 1,000 events by 50 users makes
+///   50 rows, and the sync's claim folds every pending change of one
+///   document into one read. An update of a key or an aggregated column
+///   names the documents before and after.
 /// - `sync.affected_by_<table>`: which documents a batch's changes to the
 ///   table affect: the row's own document, documents that embed the row
 ///   (when a column they show changed), and documents that list or count
@@ -21,6 +28,7 @@ struct DeclaredCapture {
     enum Kind: Equatable {
         case document(Entity)
         case join(key1: String, key2: String)
+        case detail(keys: [String])
     }
 
     struct Table {
@@ -32,8 +40,12 @@ struct DeclaredCapture {
         var countedBy: (column: String, entity: Entity)?
         /// Documents that show columns of this table's rows: (entity, the SQL that finds them from `c`, the columns).
         var embedders: [(entity: Entity, join: String, match: String, columns: [String])] = []
-        /// For a join table: documents that list or count its rows, by the key that names them.
+        /// For a join or detail table: documents that list, count or aggregate its rows, by the key that names them.
         var keyedBy: [(entity: Entity, key: String)] = []
+
+        mutating func keyed(_ entity: Entity, by key: String) {
+            if !keyedBy.contains(where: { $0.entity == entity && $0.key == key }) { keyedBy.append((entity, key)) }
+        }
 
         mutating func watch(_ columns: [String]) {
             for column in columns where column != "id" && !watched.contains(column) { watched.append(column) }
@@ -53,6 +65,24 @@ struct DeclaredCapture {
                 let keys = [through.from, through.to].sorted()
                 try add(through.table, .join(key1: keys[0], key2: keys[1]))
             }
+        }
+        // Tables read only through counts and aggregates, with the foreign keys they are read by.
+        var details: [(table: String, keys: [String])] = []
+        for field in declarations.flatMap(\.fields) {
+            let table: String, foreignKey: String
+            switch field.source {
+            case .count(let t, let key), .latest(let t, let key, _): (table, foreignKey) = (t, key)
+            default: continue
+            }
+            guard index(of: table) == nil else { continue }
+            if let at = details.firstIndex(where: { $0.table == table }) {
+                if !details[at].keys.contains(foreignKey) { details[at].keys.append(foreignKey) }
+            } else {
+                details.append((table, [foreignKey]))
+            }
+        }
+        for detail in details {
+            try add(detail.table, .detail(keys: detail.keys.sorted()))
         }
         for declaration in declarations {
             let entity = declaration.entity
@@ -91,7 +121,17 @@ struct DeclaredCapture {
                             guard counted.countedBy == nil || counted.countedBy?.column == foreignKey else { return false }
                             counted.countedBy = (foreignKey, entity)
                             counted.watch([foreignKey])
+                        case .detail:
+                            counted.keyed(entity, by: foreignKey)
+                            counted.watch([foreignKey])
                         }
+                        return true
+                    }
+                case .latest(let table, let foreignKey, let column):
+                    try update(table, "\(entity).\(field.name)") { aggregated in
+                        guard case .detail = aggregated.kind else { return false }
+                        aggregated.keyed(entity, by: foreignKey)
+                        aggregated.watch([foreignKey, column])
                         return true
                     }
                 }
@@ -122,7 +162,8 @@ struct DeclaredCapture {
     private mutating func update(_ table: String, _ field: String, _ change: (inout Table) -> Bool) throws {
         guard let at = index(of: table), change(&tables[at]) else {
             throw DeclaredSQL.Invalid(description: "\(field): reads \(table) in a way the capture cannot follow (a table must be a document's own, "
-                                      + "or a join table keyed by the two columns it links; a document table is counted through one foreign key at most)")
+                                      + "a join table keyed by the two columns it links, or a table only counted and aggregated; "
+                                      + "a document table is counted through one foreign key at most, and not aggregated)")
         }
     }
 
@@ -214,6 +255,43 @@ struct DeclaredCapture {
                 RETURN NULL;
             END $$;
             """
+        case .detail(let keys):
+            let named = { (row: String) in keys.enumerated().map { "(\(row).\($1), \($0 + 1))" } }
+            let referenced = { (op: String, rows: String, values: [String]) in """
+                    INSERT INTO sync.changes (tbl, op, key1, key2)
+                    SELECT DISTINCT '\(name)', '\(op)', k.id, k.n FROM \(rows)(VALUES \(values.joined(separator: ", "))) AS k (id, n)
+                    WHERE k.id IS NOT NULL;
+            """ }
+            statement = """
+            CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+            \(referenced("I", "new_rows r CROSS JOIN LATERAL ", named("r")))
+                ELSE
+            \(referenced("D", "old_rows r CROSS JOIN LATERAL ", named("r")))
+                END IF;
+                IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
+                    PERFORM pg_notify('hacksync', '');
+                END IF;
+                RETURN NULL;
+            END $$;
+            """
+            let unchanged = table.watched.map { "NEW.\($0) IS NOT DISTINCT FROM OLD.\($0)" }.joined(separator: " AND ")
+            update = """
+            -- Only the keys and the aggregated columns are in documents: an
+            -- update of one names the documents before and after.
+            CREATE OR REPLACE FUNCTION sync.capture_\(name)_update() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF \(unchanged) THEN
+                    RETURN NULL;
+                END IF;
+            \(referenced("U", "", named("OLD") + named("NEW")))
+            \(Self.wake)
+                RETURN NULL;
+            END $$;
+            """
         }
         return """
         -- \(name): capture and cascade.
@@ -252,7 +330,11 @@ struct DeclaredCapture {
             selects.append("SELECT '\(embedder.entity.rawValue)', \(embedder.match)\n    \(changes) \(embedder.join)\n    WHERE \(mine) AND c.op = 'U' AND c.cols && '{\(embedder.columns.sorted().joined(separator: ","))}'")
         }
         for keyed in table.keyedBy {
-            selects.append("SELECT '\(keyed.entity.rawValue)', c.\(keyed.key)\n    \(changes) WHERE \(mine)")
+            if case .detail(let keys) = table.kind, let position = keys.firstIndex(of: keyed.key) {
+                selects.append("SELECT '\(keyed.entity.rawValue)', c.key1\n    \(changes) WHERE \(mine) AND c.key2 = \(position + 1)")
+            } else {
+                selects.append("SELECT '\(keyed.entity.rawValue)', c.\(keyed.key)\n    \(changes) WHERE \(mine)")
+            }
         }
         return """
         CREATE OR REPLACE FUNCTION sync.affected_by_\(table.name)(seqs bigint[]) RETURNS TABLE (entity text, id bigint)

@@ -73,6 +73,8 @@ public enum DeclaredSQL {
                 try identifier(column, "column")
             case .count(let table, let foreignKey):
                 try identifier(table, "table"); try identifier(foreignKey, "column")
+            case .latest(let table, let foreignKey, let column):
+                try identifier(table, "table"); try identifier(foreignKey, "column"); try identifier(column, "column")
             case .one(let table, let foreignKey, let inner):
                 try identifier(table, "table"); try identifier(foreignKey, "column")
                 try embedded(field.name, inner)
@@ -117,6 +119,10 @@ public enum DeclaredSQL {
                 let alias = "count\(position)"
                 joins.append("CROSS JOIN LATERAL (SELECT count(*) AS n FROM \(table) c WHERE c.\(foreignKey) = t.id) \(alias)")
                 values.append("'\(field.name)', \(alias).n")
+            case .latest(let table, let foreignKey, let column):
+                let alias = "latest\(position)"
+                joins.append("CROSS JOIN LATERAL (SELECT max(c.\(column)) AS v FROM \(table) c WHERE c.\(foreignKey) = t.id) \(alias)")
+                values.append("'\(field.name)', \(alias).v")
             }
         }
         return """
