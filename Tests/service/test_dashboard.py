@@ -101,6 +101,12 @@ def test_dashboard_shows_health_live_changes_dead_letters_and_an_outage():
             expect(page.locator("#dlq tr")).to_have_count(0, timeout=15_000)
             expect(page.locator("#dlq-empty")).to_be_visible()
             expect(page.locator("#feed li", has_text="Far Future")).to_have_count(1, timeout=15_000)
+            # Imports (`hacksync import events`) are listed with their counts.
+            service.sql("INSERT INTO sync.imports (name, source, state, records, inserted, dead_lettered, total) "
+                        "VALUES ('crm-events', 'http://127.0.0.1:9/events', 'finished', 1200, 1190, 10, 1200)")
+            imported = page.locator("#imports tr[data-import='crm-events']")
+            expect(imported).to_contain_text("1,200 / 1,200", timeout=15_000)
+            expect(imported).to_contain_text("finished")
             time.sleep(2)  # a few points on the charts
             page.screenshot(path=os.path.join(SCREENSHOTS, "dashboard.png"), full_page=True)
 

@@ -210,3 +210,16 @@ def test_the_documents_activity_count_and_latest_match_postgres(platform, source
     # 12,000 inserts were coalesced: far fewer change rows than events.
     changes = int(platform.sql("SELECT count(*) FROM sync.changes WHERE tbl = 'activity_events'"))
     assert changes < 12000 / 5
+
+
+def test_imports_show_in_the_status_api_and_the_metrics(platform, sources):
+    source = sources("--events", 2000, "--page-cap", 500, "--rate", 100, "--malformed-every", 50)
+    run_import(platform, source)
+    with urllib.request.urlopen(platform.url + "/api/status", timeout=10) as r:
+        run = json.loads(r.read())["imports"][0]
+    assert run["name"] == "test" and run["state"] == "finished"
+    assert run["records"] >= 2000 and run["inserted"] == 1960 and run["dead_lettered"] == 40 and run["total"] == 2000
+    with urllib.request.urlopen(platform.url + "/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    assert 'hacksync_import_inserted{import="test"} 1960' in metrics
+    assert 'hacksync_import_running{import="test"} 0' in metrics

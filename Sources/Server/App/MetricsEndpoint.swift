@@ -121,6 +121,19 @@ public final class MetricsEndpoint: Sendable {
             logger.debug("metrics: Postgres unavailable", metadata: ["error": "\(error)"])
         }
         do {
+            for run in try await database.with({ try await ImportRun.list($0, limit: 20) }) {
+                let labels = [("import", run.name)]
+                Gauge(label: "hacksync_import_running", dimensions: labels).record(run.state == "running" ? 1 : 0)
+                Gauge(label: "hacksync_import_records", dimensions: labels).record(run.records)
+                Gauge(label: "hacksync_import_inserted", dimensions: labels).record(run.inserted)
+                Gauge(label: "hacksync_import_dead_lettered", dimensions: labels).record(run.deadLettered)
+                Gauge(label: "hacksync_import_rate_limited", dimensions: labels).record(run.rateLimited)
+                Gauge(label: "hacksync_import_retries", dimensions: labels).record(run.retries)
+            }
+        } catch {
+            logger.debug("metrics: imports unreadable", metadata: ["error": "\(error)"])
+        }
+        do {
             exportReplication(try await database.with { try await replication.slots($0) })
         } catch {
             // Without a reading the slots keep their last values.

@@ -121,6 +121,8 @@ public struct StatusAPI: Sendable {
         var deadLetters: Int?
         var webSocket: WebSocketState
         var indexJobs: [IndexJob]
+        /// `hacksync import` runs, running ones first (`ImportRun`).
+        var imports: [ImportRun]
         /// The source's logical replication slots (empty when none; null when unreadable).
         var replication: [ReplicationMonitor.Slot]?
         var generatedAt: Date
@@ -133,6 +135,7 @@ public struct StatusAPI: Sendable {
         var capture = Status.Capture(listening: s.listening, notificationsReceived: s.notificationsReceived)
         var deadLetters: Int?
         var jobs: [IndexJob] = []
+        var imports: [ImportRun] = []
         var slots: [ReplicationMonitor.Slot]?
         do {
             let row = try await database.with { db in
@@ -148,6 +151,7 @@ public struct StatusAPI: Sendable {
             capture.oldestPendingAgeSeconds = row.string(2).flatMap(Double.init)
             deadLetters = row.int64(3).map(Int.init)
             jobs = try await database.with { try await IndexBuilder.jobs($0, limit: 5) }
+            imports = try await database.with { try await ImportRun.list($0, limit: 5) }
         } catch {
             capture.error = "\(error)"
         }
@@ -169,6 +173,7 @@ public struct StatusAPI: Sendable {
             deadLetters: deadLetters,
             webSocket: .init(connections: hub?.connectionCount ?? 0, messagesSent: hub?.messagesSent ?? 0),
             indexJobs: jobs,
+            imports: imports,
             replication: slots,
             generatedAt: Date())
     }

@@ -83,6 +83,7 @@ async function refreshStatus() {
   draw($("lag-chart"), [["lag", "#58a6ff"], ["p99", "#bc8cff"]], $("lag-scale"), seconds, true);
   draw($("throughput-chart"), [["rate", "#3fb950"], ["backlog", "#d29922"]], $("throughput-scale"), (v) => Math.round(v).toLocaleString(), false);
   renderJobs(s.index_jobs || []);
+  renderImports(s.imports || []);
   renderReplication(s.replication || []);
   text($("updated"), "updated " + new Date().toLocaleTimeString());
 }
@@ -121,6 +122,20 @@ function renderJobs(jobs) {
     cell(row, job.id); cell(row, job.entity); cell(row, job.mode); cell(row, job.phase);
     cell(row, job.total ? `${job.copied.toLocaleString()} / ${job.total.toLocaleString()}` : job.copied);
     cell(row, job.rate ? Math.round(job.rate) + "/s" : ""); cell(row, job.reason, "reason");
+    body.appendChild(row);
+  }
+}
+
+function renderImports(runs) {
+  $("imports-panel").style.display = runs.length ? "block" : "none";
+  const body = $("imports"); body.replaceChildren();
+  for (const run of runs) {
+    const row = document.createElement("tr");
+    row.dataset.import = run.name;
+    cell(row, run.name); cell(row, run.state, run.state === "failed" ? "ev-delete" : run.state === "running" ? "ev-update" : "ev-insert");
+    cell(row, run.total ? `${run.records.toLocaleString()} / ${run.total.toLocaleString()}` : run.records.toLocaleString());
+    cell(row, run.inserted.toLocaleString()); cell(row, run.dead_lettered); cell(row, run.rate_limited); cell(row, run.retries);
+    cell(row, run.rate ? Math.round(run.rate).toLocaleString() + "/s" : "");
     body.appendChild(row);
   }
 }
