@@ -20,12 +20,15 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable, CustomStringConv
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 
+    /// Parses JSON text (`JSONParser`: strict RFC 8259).
     public static func parse(_ text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        var text = text
+        return try text.withUTF8 { try JSONParser.parse($0) }
     }
 
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        if let value = try bytes.withContiguousStorageIfAvailable({ try JSONParser.parse($0) }) { return value }
+        return try Array(bytes).withUnsafeBufferPointer { try JSONParser.parse($0) }
     }
 
     public subscript(key: String) -> JSONValue? {
