@@ -11,7 +11,7 @@ SEED_HACKATHONS ?= 20
 
 export RUN_DIR
 
-.PHONY: run test fuzz chaos bench-realtime bench-realtime-scale bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions deps build build-tests services-start services-stop clean
+.PHONY: run test fuzz chaos bench-realtime bench-realtime-scale bench-scale bench-headofline bench-throughput bench-wait bench-changed bench-declaration bench-capture-instructions bench-import deps build build-tests services-start services-stop clean
 
 deps:
 	@scripts/install-deps.sh
@@ -82,6 +82,14 @@ bench-capture-instructions: deps
 # and a null one: make bench-throughput [USERS=… PROJECTS=…] (RATES, STEP, PROFILE=1: see the script)
 bench-throughput: deps
 	@scripts/bench-throughput.sh $(USERS) $(PROJECTS)
+
+# 3,000,000 activity events imported from the simulator at a stated rate limit while the
+# sync runs: make bench-import [EVENTS=3000000 RATE=5 PAGE=1000]
+EVENTS ?= 3000000
+RATE ?= 5
+PAGE ?= 1000
+bench-import: deps
+	@scripts/bench-import.sh $(EVENTS) $(RATE) $(PAGE)
 
 # Fan-out, idle memory and echo, HackSync side by side with a Hummingbird server
 # (bench/hb-broadcast): make bench-realtime [SUBSCRIBERS=1000 IDLE=5000 REPEATS=3]

@@ -37,7 +37,7 @@ public struct ActivityRecord: Sendable, Equatable {
         guard case .object = value else {
             return .failure(Rejection(sourceID: nil, reason: "the record is not a JSON object", raw: raw))
         }
-        guard !raw.contains("\\u0000") else {
+        guard !Self.holdsNUL(raw) else {
             return .failure(Rejection(sourceID: nil, reason: "the record holds a NUL character, which Postgres text cannot", raw: raw.replacingOccurrences(of: "\\u0000", with: "\\ufffd")))
         }
         let id: String
@@ -54,6 +54,19 @@ public struct ActivityRecord: Sendable, Equatable {
         }
         return .success(ActivityRecord(id: id, kind: value[fields.kind]?.string, userID: reference(value[fields.user]),
                                        projectID: reference(value[fields.project]), occurredAt: occurredAt, payload: raw))
+    }
+
+    /// Whether the JSON text escapes a NUL (`\u0000`).
+    static func holdsNUL(_ json: String) -> Bool {
+        let escape: [UInt8] = Array("\\u0000".utf8)
+        var utf8 = json.utf8[...]
+        while let backslash = utf8.firstIndex(of: UInt8(ascii: "\\")) {
+            let rest = utf8[backslash...]
+            if rest.starts(with: escape) { return true }
+            // An escaped backslash is not the start of an escape.
+            utf8 = rest.dropFirst(rest.dropFirst().first == UInt8(ascii: "\\") ? 2 : 1)
+        }
+        return false
     }
 
     private static func reference(_ value: JSONValue?) -> Int64? {

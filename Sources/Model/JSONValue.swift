@@ -46,23 +46,55 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable, CustomStringConv
     public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
     public var object: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
 
-    /// Compact JSON text.
+    /// Compact JSON text, object keys sorted.
     public var description: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    private func write(to out: inout String) {
         switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .string(let s): return jsonQuoted(s)
-        case .array(let a): return "[" + a.map(\.description).joined(separator: ",") + "]"
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .string(let s): appendJSONQuoted(s, to: &out)
+        case .array(let a):
+            out += "["
+            for (index, element) in a.enumerated() {
+                if index > 0 { out += "," }
+                element.write(to: &out)
+            }
+            out += "]"
         case .object(let o):
-            return "{" + o.sorted { $0.key < $1.key }.map { jsonQuoted($0.key) + ":" + $0.value.description }.joined(separator: ",") + "}"
+            out += "{"
+            for (index, key) in o.keys.sorted().enumerated() {
+                if index > 0 { out += "," }
+                appendJSONQuoted(key, to: &out)
+                out += ":"
+                o[key]!.write(to: &out)
+            }
+            out += "}"
         }
     }
 }
 
 /// A string as a JSON string literal.
 public func jsonQuoted(_ text: String) -> String {
-    var out = "\""
+    var out = ""
+    appendJSONQuoted(text, to: &out)
+    return out
+}
+
+private func appendJSONQuoted(_ text: String, to out: inout String) {
+    // Most strings need no escape: copy them whole.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        out += "\""
+        out += text
+        out += "\""
+        return
+    }
+    out += "\""
     for scalar in text.unicodeScalars {
         switch scalar {
         case "\"": out += "\\\""
@@ -74,5 +106,5 @@ public func jsonQuoted(_ text: String) -> String {
         default: out.unicodeScalars.append(scalar)
         }
     }
-    return out + "\""
+    out += "\""
 }

@@ -90,9 +90,10 @@ public final class EventImporter: Sendable {
         var reason: String
     }
 
-    /// The page loop: page n+1 is fetched while page n commits, and its
-    /// commit starts once page n's is done (one write in flight, so a
-    /// checkpoint always follows the one before it).
+    /// The page loop: page n+1 is asked for as soon as page n's cursor is
+    /// known, while page n is parsed and committed; page n's commit starts
+    /// once page n-1's is done (one write in flight, so a checkpoint always
+    /// follows the one before it).
     private func pull(from start: ImportStore.Checkpoint, into store: ImportStore,
                       report: @escaping @Sendable (ImportProgress, Double) -> Void) async throws -> ImportStore.Checkpoint {
         let runStart = ContinuousClock.now
@@ -113,12 +114,13 @@ public final class EventImporter: Sendable {
         var pageSize = settings.pageSize
         var writing: Task<ImportStore.Checkpoint, Error>?
         var recoveriesInARow = 0
+        let fetch = { (position: SourceShape.Position, pageSize: Int) in Task { try await self.fetch(position, pageSize: pageSize) } }
+        var fetching = fetch(position, pageSize)
         do {
         while true {
-            let page: SourceShape.Page
-            let fetchedAt: Double
+            let fetched: Fetched
             do {
-                (page, fetchedAt) = try await fetch(position, pageSize: &pageSize, counters: &counters)
+                fetched = try await fetching.value
                 recoveriesInARow = 0
             } catch let rejected as CursorRejected {
                 recoveriesInARow += 1
@@ -126,8 +128,17 @@ public final class EventImporter: Sendable {
                     throw ImportError(description: "the source refuses to resume (\(rejected.reason))")
                 }
                 position = recovery(after: lastID, reason: rejected.reason, &counters)
+                fetching = fetch(position, pageSize)
                 continue
             }
+            let page = fetched.page
+            counters.rateLimited += fetched.rateLimited
+            counters.retries += fetched.retries
+            pageSize = fetched.pageSize
+            // The next page is asked for now, while this one is read and written:
+            // the source's pace, not ours, sets the rate.
+            let next = page.hasMore ? page.nextCursor : nil
+            if let next { fetching = fetch(.cursor(next), pageSize) }
             var accepted: [ActivityRecord] = []
             var rejected: [ActivityRecord.Rejection] = []
             accepted.reserveCapacity(page.records.count)
@@ -141,11 +152,11 @@ public final class EventImporter: Sendable {
                 lastID = id
             }
             var checkpoint = try await writing?.value ?? start
-            checkpoint.cursor = page.hasMore ? page.nextCursor : nil
-            checkpoint.cursorAt = fetchedAt
+            checkpoint.cursor = next
+            checkpoint.cursorAt = fetched.sentAt
             checkpoint.cursorTTL = page.cursorTTL
             checkpoint.lastID = lastID
-            checkpoint.state = page.hasMore ? "running" : "finished"
+            checkpoint.state = next == nil ? "finished" : "running"
             checkpoint.progress.total = page.total.map(Int64.init) ?? checkpoint.progress.total
             checkpoint.progress.rateLimited = counters.rateLimited
             checkpoint.progress.retries = counters.retries
@@ -157,10 +168,10 @@ public final class EventImporter: Sendable {
                 report(committed.progress, Double(committed.progress.records - recordsAtStart) / seconds)
                 return committed
             }
-            guard page.hasMore, let cursor = page.nextCursor else { break }
-            position = .cursor(cursor)
+            if next == nil { break }
         }
         } catch {
+            fetching.cancel()
             // The page being written owns the connection until its transaction ends.
             _ = try? await writing?.value
             throw error
@@ -184,9 +195,22 @@ public final class EventImporter: Sendable {
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
+    /// A page, with what getting it took.
+    private struct Fetched: Sendable {
+        var page: SourceShape.Page
+        /// When the request that got it was sent (wall clock): the cursor's age counts from then.
+        var sentAt: Double
+        /// The page size to ask for from now on (halved when the source refused one).
+        var pageSize: Int
+        var rateLimited: Int64 = 0
+        var retries: Int64 = 0
+    }
+
     /// One page, paced, retried: throws `CursorRejected` when the source
     /// refuses the cursor, `ImportError` when it fails for good.
-    private func fetch(_ position: SourceShape.Position, pageSize: inout Int, counters: inout ImportProgress) async throws -> (SourceShape.Page, Double) {
+    private func fetch(_ position: SourceShape.Position, pageSize: Int) async throws -> Fetched {
+        var pageSize = pageSize
+        var rateLimited: Int64 = 0, retries: Int64 = 0
         var failures = 0
         var generator = SystemRandomNumberGenerator()
         while true {
@@ -210,9 +234,9 @@ public final class EventImporter: Sendable {
             }
             switch answer {
             case .page(let page):
-                return (page, sentAt)
+                return Fetched(page: page, sentAt: sentAt, pageSize: pageSize, rateLimited: rateLimited, retries: retries)
             case .rateLimited:
-                counters.rateLimited += 1
+                rateLimited += 1
                 let paced = pacer.withLock { $0.notBefore } > Self.now()
                 if !paced {  // a 429 that announced nothing: back off as from a failure
                     failures += 1
@@ -220,7 +244,7 @@ public final class EventImporter: Sendable {
                 }
             case .transient(let reason):
                 failures += 1
-                counters.retries += 1
+                retries += 1
                 guard failures < settings.attempts else {
                     throw ImportError(description: "the source failed \(failures) times in a row; last: \(reason)")
                 }
