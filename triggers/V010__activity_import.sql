@@ -18,6 +18,19 @@ CREATE TABLE activity_events (
 CREATE INDEX activity_events_user ON activity_events (user_id, occurred_at) WHERE user_id IS NOT NULL;
 CREATE INDEX activity_events_project ON activity_events (project_id, occurred_at) WHERE project_id IS NOT NULL;
 
+-- How many rows of a detail table (one only counted and aggregated per
+-- document, such as activity_events) reference each document, kept by its
+-- capture triggers (DeclaredCapture) so that a document's count is one
+-- lookup, not a scan of its rows: with 3,000 events per user, counting
+-- them made a batch of 1,000 user documents take 20 s to read.
+CREATE TABLE sync.detail_counts (
+    tbl text NOT NULL,
+    fk  text NOT NULL,
+    id  bigint NOT NULL,
+    n   bigint NOT NULL,
+    PRIMARY KEY (tbl, fk, id)
+);
+
 -- One row per import (by name): its checkpoint, written in the same
 -- transaction as each page's rows, so a rerun after a crash continues
 -- exactly where the last committed page ended.

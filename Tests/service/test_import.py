@@ -184,32 +184,53 @@ def search(index, body):
         return json.loads(r.read())["hits"]["hits"]
 
 
-def test_the_documents_activity_count_and_latest_match_postgres(platform, sources):
-    source = sources("--events", 12000, "--page-cap", 1000, "--rate", 100)
-    run_import(platform, source)
+def activity_truth(platform):
+    """Per user and project: (count, latest to the second) as Postgres has them; (0, "") for none."""
     truth = {}
     for entity, key in (("users", "user_id"), ("projects", "project_id")):
+        ids = platform.sql(f"SELECT string_agg(id::text, ',') FROM {entity}").split(",")
+        truth[entity] = {int(i): (0, "") for i in ids}
         rows = platform.sql(f"SELECT string_agg(id || '=' || n || '@' || latest, ',') FROM (SELECT {key} AS id, count(*) AS n, "
                             f"to_char(max(occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') AS latest "
                             f"FROM activity_events WHERE {key} IS NOT NULL GROUP BY {key}) t")
-        truth[entity] = {i: (0, "") for i in range(1, (USERS if entity == "users" else PROJECTS) + 1)}  # none: 0 and null
-        truth[entity].update({int(i): (int(n), latest) for i, rest in (r.split("=") for r in rows.split(",")) for n, latest in [rest.split("@")]})
-    assert sum(n > 0 for n, _ in truth["projects"].values()) < PROJECTS  # some have none
+        truth[entity].update({int(i): (int(n), latest) for i, rest in (r.split("=") for r in rows.split(",") if r)
+                              for n, latest in [rest.split("@")]})
+    return truth
 
-    def documents_agree():
-        for entity, expected in truth.items():
-            index = platform.prefix + entity
-            urllib.request.urlopen(urllib.request.Request(f"{ELASTICSEARCH_URL}/{index}/_refresh", method="POST"), timeout=10).read()
-            hits = search(index, {"size": 100, "query": {"match_all": {}}})
-            seen = {int(h["_source"]["id"]): (h["_source"].get("activity_count"), (h["_source"].get("last_activity_at") or "")[:19])
-                    for h in hits}
-            if seen != expected:
-                return False
-        return True
-    wait_until(documents_agree, timeout=60, what="activity_count and last_activity_at in the documents")
+
+def documents_agree(platform, truth):
+    for entity, expected in truth.items():
+        index = platform.prefix + entity
+        urllib.request.urlopen(urllib.request.Request(f"{ELASTICSEARCH_URL}/{index}/_refresh", method="POST"), timeout=10).read()
+        hits = search(index, {"size": 100, "query": {"match_all": {}}})
+        seen = {int(h["_source"]["id"]): (h["_source"].get("activity_count"), (h["_source"].get("last_activity_at") or "")[:19])
+                for h in hits}
+        if seen != expected:
+            return False
+    return True
+
+
+def test_the_documents_activity_count_and_latest_match_postgres(platform, sources):
+    source = sources("--events", 12000, "--page-cap", 1000, "--rate", 100)
+    run_import(platform, source)
+    truth = activity_truth(platform)
+    assert sum(n > 0 for n, _ in truth["projects"].values()) < PROJECTS  # some have none: 0 and null
+    wait_until(lambda: documents_agree(platform, truth), timeout=60, what="activity_count and last_activity_at in the documents")
     # 12,000 inserts were coalesced: far fewer change rows than events.
     changes = int(platform.sql("SELECT count(*) FROM sync.changes WHERE tbl = 'activity_events'"))
     assert changes < 12000 / 5
+
+    # Deletes, moves between users and projects, and a deleted user (its
+    # events' user_id set to NULL) keep the counts right.
+    platform.sql("DELETE FROM activity_events WHERE id < 'evt_000000500';"
+                 "UPDATE activity_events SET user_id = 1, project_id = NULL WHERE id BETWEEN 'evt_000001000' AND 'evt_000001300';"
+                 "UPDATE activity_events SET occurred_at = occurred_at + interval '1 day' WHERE id = 'evt_000011000';"
+                 "DELETE FROM users WHERE id = 7")
+    truth = activity_truth(platform)
+    kept = platform.sql("SELECT count(*) FROM sync.detail_counts d WHERE n <> (SELECT count(*) FROM activity_events a WHERE "
+                        "(d.fk = 'user_id' AND a.user_id = d.id) OR (d.fk = 'project_id' AND a.project_id = d.id))")
+    assert kept == "0"
+    wait_until(lambda: documents_agree(platform, truth), timeout=60, what="the documents after deletes and moves")
 
 
 def test_imports_show_in_the_status_api_and_the_metrics(platform, sources):

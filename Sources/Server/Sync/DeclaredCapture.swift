@@ -40,6 +40,8 @@ struct DeclaredCapture {
         var countedBy: (column: String, entity: Entity)?
         /// Documents that show columns of this table's rows: (entity, the SQL that finds them from `c`, the columns).
         var embedders: [(entity: Entity, join: String, match: String, columns: [String])] = []
+        /// For a detail table: the foreign keys its rows are counted by (`sync.detail_counts`).
+        var counted: [String] = []
         /// For a join or detail table: documents that list, count or aggregate its rows, by the key that names them.
         var keyedBy: [(entity: Entity, key: String)] = []
 
@@ -124,6 +126,7 @@ struct DeclaredCapture {
                         case .detail:
                             counted.keyed(entity, by: foreignKey)
                             counted.watch([foreignKey])
+                            if !counted.counted.contains(foreignKey) { counted.counted.append(foreignKey) }
                         }
                         return true
                     }
@@ -137,6 +140,11 @@ struct DeclaredCapture {
                 }
             }
         }
+    }
+
+    /// The (table, foreign key) pairs whose counts `sync.detail_counts` keeps.
+    var detailCounts: [(table: String, foreignKey: String)] {
+        tables.flatMap { table in table.counted.map { (table.name, $0) } }
     }
 
     private static func columns(_ fields: [DocumentDeclaration.Field]) -> [String] {
@@ -262,13 +270,21 @@ struct DeclaredCapture {
                     SELECT DISTINCT '\(name)', '\(op)', k.id, k.n FROM \(rows)(VALUES \(values.joined(separator: ", "))) AS k (id, n)
                     WHERE k.id IS NOT NULL;
             """ }
+            // Counts first: FOUND below is the change rows'.
+            let count = { (rows: String, sign: String) in table.counted.map { key in """
+                    INSERT INTO sync.detail_counts AS d (tbl, fk, id, n)
+                    SELECT '\(name)', '\(key)', r.\(key), \(sign)count(*) FROM \(rows) r WHERE r.\(key) IS NOT NULL GROUP BY r.\(key) ORDER BY r.\(key)
+                    ON CONFLICT (tbl, fk, id) DO UPDATE SET n = d.n + excluded.n;
+            """ }.joined(separator: "\n") }
             statement = """
             CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP = 'INSERT' THEN
+            \(count("new_rows", ""))
             \(referenced("I", "new_rows r CROSS JOIN LATERAL ", named("r")))
                 ELSE
+            \(count("old_rows", "-"))
             \(referenced("D", "old_rows r CROSS JOIN LATERAL ", named("r")))
                 END IF;
                 IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
@@ -287,6 +303,13 @@ struct DeclaredCapture {
                 IF \(unchanged) THEN
                     RETURN NULL;
                 END IF;
+            \(table.counted.map { key in """
+                    IF NEW.\(key) IS DISTINCT FROM OLD.\(key) THEN
+                        UPDATE sync.detail_counts SET n = n - 1 WHERE tbl = '\(name)' AND fk = '\(key)' AND id = OLD.\(key);
+                        INSERT INTO sync.detail_counts AS d (tbl, fk, id, n) SELECT '\(name)', '\(key)', NEW.\(key), 1 WHERE NEW.\(key) IS NOT NULL
+                        ON CONFLICT (tbl, fk, id) DO UPDATE SET n = d.n + 1;
+                    END IF;
+            """ }.joined(separator: "\n"))
             \(referenced("U", "", named("OLD") + named("NEW")))
             \(Self.wake)
                 RETURN NULL;
@@ -310,6 +333,20 @@ struct DeclaredCapture {
             FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_\(name)();
 
         \(affectedBy(table))
+        \(recount(table))
+        """
+    }
+
+    /// A detail table's counts, recounted whenever the generated SQL
+    /// changes (it runs in the migration's transaction; writers wait).
+    private func recount(_ table: Table) -> String {
+        guard !table.counted.isEmpty else { return "" }
+        return """
+        LOCK TABLE \(table.name) IN SHARE MODE;
+        DELETE FROM sync.detail_counts WHERE tbl = '\(table.name)';
+        \(table.counted.map { key in
+            "INSERT INTO sync.detail_counts (tbl, fk, id, n) SELECT '\(table.name)', '\(key)', \(key), count(*) FROM \(table.name) WHERE \(key) IS NOT NULL GROUP BY \(key);"
+        }.joined(separator: "\n"))
         """
     }
 

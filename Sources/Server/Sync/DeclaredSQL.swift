@@ -31,7 +31,7 @@ public enum DeclaredSQL {
 
         \(capture.sql)
 
-        \(declarations.map(builder).joined(separator: "\n\n"))
+        \(declarations.map { builder($0, detailCounts: capture.detailCounts) }.joined(separator: "\n\n"))
 
         \(readDocuments(declarations))
 
@@ -88,7 +88,7 @@ public enum DeclaredSQL {
 
     /// `sync.<entity>_documents(ids)`: the documents of those ids, built by
     /// one query (PL/pgSQL, so that its plan is cached per session).
-    static func builder(_ declaration: DocumentDeclaration) -> String {
+    static func builder(_ declaration: DocumentDeclaration, detailCounts: [(table: String, foreignKey: String)] = []) -> String {
         var values: [String] = []
         var joins: [String] = []
         func object(_ fields: [DocumentDeclaration.Field], from alias: String) -> String {
@@ -115,6 +115,10 @@ public enum DeclaredSQL {
                             WHERE j.\(through.from) = t.id) \(alias)
                     """)
                 values.append("'\(field.name)', coalesce(\(alias).list, '[]'::jsonb)")
+            case .count(let table, let foreignKey) where detailCounts.contains(where: { $0 == (table, foreignKey) }):
+                // Kept by the detail table's capture: one lookup, not a scan of the rows.
+                values.append("'\(field.name)', coalesce((SELECT d.n FROM sync.detail_counts d WHERE d.tbl = '\(table)' "
+                              + "AND d.fk = '\(foreignKey)' AND d.id = t.id), 0)")
             case .count(let table, let foreignKey):
                 let alias = "count\(position)"
                 joins.append("CROSS JOIN LATERAL (SELECT count(*) AS n FROM \(table) c WHERE c.\(foreignKey) = t.id) \(alias)")
