@@ -42,6 +42,8 @@ struct ImportCommand: AsyncParsableCommand {
         @Option var projectField = "projectId"
         @Option var timestampField = "timestamp"
         @Option(help: "Give up on a request after this long: 30s, 2m.") var requestTimeout = "30s"
+        @Option(help: "Pages that arrive within this long commit together, with one checkpoint: 1s, 5s, 0s (every page alone).")
+        var commitInterval = "1s"
         @Flag(help: "Import from the first page again, even when the import finished (rows already in are matched by id).") var restart = false
         @Flag(help: "No progress line.") var quiet = false
 
@@ -66,6 +68,13 @@ struct ImportCommand: AsyncParsableCommand {
                 throw ValidationError("--request-timeout must be a duration like 30s")
             }
             settings.requestTimeout = timeout
+            if commitInterval == "0" || commitInterval == "0s" {
+                settings.commitInterval = .zero
+            } else if case .every(let interval)? = try? Schedule.parse(commitInterval) {
+                settings.commitInterval = interval
+            } else {
+                throw ValidationError("--commit-interval must be a duration like 1s, or 0s")
+            }
             settings.shape.recordsPath = recordsPath
             settings.shape.cursorPath = cursorPath
             settings.shape.hasMorePath = hasMorePath

@@ -72,12 +72,13 @@ struct ImportStore {
             """)
     }
 
-    /// Writes one page and the checkpoint after it, in one transaction.
+    /// Writes pages (`pages` of them, their records in order) and the
+    /// checkpoint after the last, in one transaction.
     /// Records are upserted by id (the last of a page's copies wins; a row
     /// that did not change is not rewritten, so it makes no change-log row);
     /// `user_id`/`project_id` are kept only when they name a row this
     /// platform has. Returns the checkpoint as committed.
-    func commit(_ records: [ActivityRecord], rejected: [ActivityRecord.Rejection], after checkpoint: Checkpoint) async throws -> Checkpoint {
+    func commit(_ records: [ActivityRecord], rejected: [ActivityRecord.Rejection], pages: Int, after checkpoint: Checkpoint) async throws -> Checkpoint {
         var copy = PostgresCopyText(reservingCapacity: records.count * 320)
         for (ordinal, record) in records.enumerated() {
             copy.row(String(ordinal), record.id, record.kind, record.userID.map(String.init), record.projectID.map(String.init),
@@ -116,7 +117,7 @@ struct ImportStore {
                     """, [name, rejected.map { $0.sourceID ?? "" }, rejected.map(\.reason), rejected.map(\.raw)])
                 committed.progress.deadLettered += Int64(dead.affectedRows)
             }
-            committed.progress.pages += 1
+            committed.progress.pages += Int64(pages)
             committed.progress.records += Int64(records.count + rejected.count)
             try await save(committed, on: connection)
             return committed
