@@ -6,7 +6,7 @@
 ///   before then.
 /// - A limit, a remaining count and a reset (`X-RateLimit-*`, `RateLimit-*`,
 ///   or the structured `RateLimit: limit=…, remaining=…, reset=…`): the
-///   remaining requests are spread evenly until the reset, so the source's
+///   remaining requests are spread evenly until just before the reset, so the source's
 ///   ceiling is reached without the burst-then-429 of sending until
 ///   refused; none remaining: nothing before the reset.
 /// - Nothing announced: no pacing (the caller's backoff handles refusals).
@@ -55,7 +55,10 @@ public struct RateLimitPacer: Sendable, Equatable {
             notBefore = max(now, reset + Self.margin)
             spacing = 0
         } else {
-            spacing = max(0, reset - sentAt) / Double(remaining)
+            // Half a slot short of the reset: the last request of the window
+            // lands inside it even when it reaches the source a little late
+            // (spread to the very end, one in five of 5/s went to the next window).
+            spacing = max(0, reset - sentAt) / (Double(remaining) + 0.5)
             notBefore = max(now, max(sentAt, lastSlot) + spacing)
         }
     }

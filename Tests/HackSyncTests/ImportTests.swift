@@ -73,8 +73,8 @@ import Testing
         #expect(pacer.reserve(now: T) == T)  // nothing known: at once
         pacer.observe(status: 200, headers: [("X-RateLimit-Limit", "10"), ("X-RateLimit-Remaining", "9"), ("X-RateLimit-Reset", "\(Int(T) + 10)")],
                       sentAt: T, now: T + 0.1)
-        #expect(abs(pacer.spacing - 10.0 / 9) < 1e-9)
-        #expect(abs(pacer.reserve(now: T + 0.2) - (T + 10.0 / 9)) < 1e-9)
+        #expect(abs(pacer.spacing - 10.0 / 9.5) < 1e-9)
+        #expect(abs(pacer.reserve(now: T + 0.2) - (T + 10.0 / 9.5)) < 1e-9)
     }
 
     @Test func noneRemainingWaitsForTheReset() {
@@ -116,26 +116,32 @@ import Testing
         var pacer = RateLimitPacer()
         pacer.observe(status: 200, headers: [("X-RateLimit-Remaining", "10"), ("X-RateLimit-Reset", "\(Int(T) + 10)")], sentAt: T, now: T)
         let a = pacer.reserve(now: T), b = pacer.reserve(now: T)
-        #expect(a == T + 1 && b == T + 2)
+        #expect(abs(a - (T + 10 / 10.5)) < 1e-9 && abs(b - (T + 20 / 10.5)) < 1e-9)
     }
 
-    @Test func aFixedWindowSourceIsDrivenAtItsCeilingWithoutRefusals() {
-        // 20 requests per 1 s window, fixed windows; the request takes 10 ms.
+    @Test(arguments: [(5, 0.005, 0.04), (20, 0.01, 0.02), (100, 0.002, 0.004)])
+    func aFixedWindowSourceIsDrivenAtItsCeilingWithoutRefusals(limit: Int, latency: Double, jitter: Double) {
+        // `limit` requests per 1 s window; a request reaches the source
+        // `latency` plus up to `jitter` after it is sent, and its answer
+        // comes back as late again; one request at a time.
         var pacer = RateLimitPacer()
+        var random = SystemRandomNumberGenerator()
         var now = T, served = 0, refused = 0, windowStart = T, used = 0
         while now < T + 60 {
             now = pacer.reserve(now: now)
-            let window = (now).rounded(.down)
+            let arrives = now + latency + Double.random(in: 0...jitter, using: &random)
+            let window = arrives.rounded(.down)
             if window != windowStart { windowStart = window; used = 0 }
-            var headers = [("X-RateLimit-Limit", "20"), ("X-RateLimit-Reset", String(Int(window) + 1))]
+            var headers = [("X-RateLimit-Limit", "\(limit)"), ("X-RateLimit-Reset", String(Int(window) + 1))]
             let status: Int
-            if used < 20 { used += 1; served += 1; status = 200 } else { refused += 1; status = 429; headers.append(("Retry-After", "1")) }
-            headers.append(("X-RateLimit-Remaining", String(20 - used)))
-            pacer.observe(status: status, headers: headers, sentAt: now, now: now + 0.01)
-            now += 0.01
+            if used < limit { used += 1; served += 1; status = 200 } else { refused += 1; status = 429; headers.append(("Retry-After", "1")) }
+            headers.append(("X-RateLimit-Remaining", String(limit - used)))
+            let answered = arrives + latency
+            pacer.observe(status: status, headers: headers, sentAt: now, now: answered)
+            now = answered
         }
         #expect(refused == 0)
-        #expect(Double(served) >= 0.9 * 60 * 20)
+        #expect(Double(served) >= 0.97 * 60 * Double(limit), "\(served) of \(60 * limit)")
     }
 }
 
