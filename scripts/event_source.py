@@ -4,6 +4,7 @@ events`), for the tests and `make bench-import`. Everything a real one does
 to an importer, on purpose and reproducibly:
 
 - cursor pagination (`GET /events?limit=N[&cursor=C]`, or `&after=<id>`),
+  optionally over disjoint partitions (`&partition=i&partitions=n`),
   cursors that expire after `--cursor-ttl` seconds, and every
   `--refuse-cursor-every`-th cursor refused as expired anyway;
 - a rate limit of `--rate` requests per `--window` seconds, announced on
@@ -198,14 +199,24 @@ class Handler(BaseHTTPRequestHandler):
                 position = int(query["after"][0].split("_")[-1]) + 1
             except ValueError:
                 return self.send_json(400, {"error": "after must be an event id"}, headers)
-        end = min(position + limit, a.events)
-        records = [src.record(i) for i in range(position, end)]
+        # Disjoint partitions (partition=i&partitions=n): the records whose index is i mod n.
+        try:
+            parts = int(query.get("partitions", ["1"])[0])
+            part = int(query.get("partition", ["0"])[0])
+        except ValueError:
+            return self.send_json(400, {"error": "partition and partitions must be numbers"}, headers)
+        if parts < 1 or not 0 <= part < parts:
+            return self.send_json(400, {"error": "partition must be in [0, partitions)"}, headers)
+        first = position + (part - position) % parts
+        indexes = range(first, a.events, parts)[:limit]
+        records = [src.record(i) for i in indexes]
+        end = indexes[-1] + 1 if records else a.events
         page = src.stats["pages"]
         src.count("pages")
         src.count("records", len(records))
-        more = end < a.events
+        more = end < a.events and (end + (part - end) % parts) < a.events
         # Every 7th page's cursor starts 2 records early: they come again.
-        following = end - 2 if more and page % 7 == 3 and end - 2 > position else end
+        following = end - 2 * parts if more and page % 7 == 3 and len(records) > 2 else end
         self.send_json(200, {"data": records, "pagination": {
             "hasMore": more, "nextCursor": src.cursor(following) if more else None,
             "total": a.events, "cursorTtl": a.cursor_ttl}}, headers)

@@ -19,6 +19,10 @@ public struct SourceShape: Sendable, Equatable {
     public var cursorParameter = "cursor"
     /// Starts after this record id; nil: the source has no such parameter.
     public var resumeParameter: String? = "after"
+    /// A source that splits its records into disjoint partitions, read in
+    /// parallel: `partition=i&partitions=n` (0 ≤ i < n), each with its own cursors.
+    public var partitionParameter = "partition"
+    public var partitionsParameter = "partitions"
 
     public init() {}
 
@@ -30,9 +34,23 @@ public struct SourceShape: Sendable, Equatable {
         case after(String)
     }
 
+    /// One of `count` disjoint partitions of the source's records.
+    public struct Partition: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+
+        public init(_ index: Int, of count: Int) {
+            self.index = index
+            self.count = count
+        }
+    }
+
     /// The page's URL: the source's own query kept, ours appended.
-    public func url(_ source: String, at position: Position, limit: Int) -> String {
+    public func url(_ source: String, at position: Position, limit: Int, partition: Partition? = nil) -> String {
         var parameters = [(limitParameter, String(limit))]
+        if let partition {
+            parameters += [(partitionParameter, String(partition.index)), (partitionsParameter, String(partition.count))]
+        }
         switch position {
         case .start: break
         case .cursor(let cursor): parameters.append((cursorParameter, cursor))

@@ -41,6 +41,10 @@ struct ImportCommand: AsyncParsableCommand {
         @Option var userField = "userId"
         @Option var projectField = "projectId"
         @Option var timestampField = "timestamp"
+        @Option(help: "Read this many disjoint partitions of the source in parallel (each its own checkpoint, all one pace); resume with the same number.")
+        var partitions = 1
+        @Option(help: "The partition query parameters (partition=i&partitions=n).") var partitionParam = "partition"
+        @Option var partitionsParam = "partitions"
         @Option(help: "Give up on a request after this long: 30s, 2m.") var requestTimeout = "30s"
         @Option(help: "Pages that arrive within this long commit together, with one checkpoint: 1s, 5s, 0s (every page alone).")
         var commitInterval = "1s"
@@ -60,10 +64,14 @@ struct ImportCommand: AsyncParsableCommand {
                 throw ValidationError("--source \(source): not an http(s) URL")
             }
             guard pageSize > 0 else { throw ValidationError("--page-size must be at least 1") }
+            guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be 1 to 64") }
             var settings = ImportSettings(name: name ?? String(source.prefix { $0 != "?" }), source: source)
             settings.apiKey = key
             settings.pageSize = pageSize
             settings.restart = restart
+            settings.partitions = partitions
+            settings.shape.partitionParameter = partitionParam
+            settings.shape.partitionsParameter = partitionsParam
             guard case .every(let timeout)? = try? Schedule.parse(requestTimeout), timeout > .zero else {
                 throw ValidationError("--request-timeout must be a duration like 30s")
             }

@@ -152,6 +152,8 @@ import Testing
         #expect(shape.url("http://h/events", at: .start, limit: 500) == "http://h/events?limit=500")
         #expect(shape.url("http://h/events?org=7", at: .cursor("a+b/c="), limit: 5) == "http://h/events?org=7&limit=5&cursor=a%2Bb%2Fc%3D")
         #expect(shape.url("http://h/events", at: .after("evt_9"), limit: 5) == "http://h/events?limit=5&after=evt_9")
+        #expect(shape.url("http://h/events", at: .cursor("c"), limit: 5, partition: .init(2, of: 3))
+                == "http://h/events?limit=5&partition=2&partitions=3&cursor=c")
     }
 
     @Test func aPage() {

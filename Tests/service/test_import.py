@@ -98,6 +98,30 @@ def test_kill_9_at_any_moment_then_rerun_imports_every_id_exactly_once(platform,
     assert "finished" in again.stdout and imported_ids(platform) == expected
 
 
+def test_partitions_read_in_parallel_share_one_pace_and_resume_after_kill_9(platform, sources):
+    source = sources("--events", 12000, "--page-cap", 300, "--rate", 12, "--window", 1)
+    command = [BINARY, "import", "events", "--database-url", platform.db_url, "--source", source.url, "--name", "parts",
+               "--partitions", "3", "--quiet"]
+    importer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: int(platform.sql("SELECT coalesce(sum(pages), 0) FROM sync.imports") or 0) >= 12, timeout=30,
+               what="pages committed")
+    importer.send_signal(signal.SIGKILL)
+    importer.wait()
+    killed_at = int(platform.sql("SELECT sum(pages) FROM sync.imports"))
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert imported_ids(platform) == source.get("/_expected")
+    names = platform.sql("SELECT string_agg(name || ':' || state, ',' ORDER BY name) FROM sync.imports")
+    assert names == "parts (1/3):finished,parts (2/3):finished,parts (3/3):finished"
+    stats = source.get("/_stats")
+    assert stats["rate_limited"] <= 1, stats
+    # One pace for the three: the rerun's requests came no faster than 12 a second.
+    rerun_requests = int(platform.sql("SELECT sum(pages) FROM sync.imports")) - killed_at
+    assert elapsed >= (rerun_requests - 12) / 12 * 0.9, (elapsed, rerun_requests)
+
+
 def test_a_refused_cursor_resumes_after_the_last_record_without_starting_over(platform, sources):
     source = sources("--events", 6000, "--page-cap", 300, "--rate", 50, "--refuse-cursor-every", 4)
     run_import(platform, source)

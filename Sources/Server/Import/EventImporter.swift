@@ -31,6 +31,11 @@ public struct ImportSettings: Sendable {
     /// for all of them instead of one per page. A crash loses at most this
     /// much fetched work, which the rerun fetches again.
     public var commitInterval: Duration = .seconds(1)
+    /// Disjoint partitions of the source read in parallel (`SourceShape`'s
+    /// partition parameters), each with its own checkpoint
+    /// (`<name> (i/n)`); 1: the source is one cursor chain. Requests of
+    /// all partitions share one pace.
+    public var partitions = 1
 
     public init(name: String, source: String) {
         self.name = name
@@ -68,20 +73,78 @@ public final class EventImporter: Sendable {
     /// them at once (`restart` to import again).
     @discardableResult
     public func run(report: @escaping @Sendable (ImportProgress, Double) -> Void = { _, _ in }) async throws -> (state: String, progress: ImportProgress) {
+        guard settings.partitions > 1 else {
+            return try await run(settings.name, partition: nil, report: report)
+        }
+        // Each partition reports its own counters; the caller sees their sum.
+        let count = settings.partitions
+        let partials = Partials(count)
+        return try await withThrowingTaskGroup(of: (String, ImportProgress).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    try await self.run("\(self.settings.name) (\(index + 1)/\(count))", partition: .init(index, of: count)) { progress, rate in
+                        let (sum, rates) = partials.update(index, progress, rate)
+                        report(sum, rates)
+                    }
+                }
+            }
+            var states: [String] = []
+            var progress = ImportProgress()
+            for try await (state, partial) in group {
+                states.append(state)
+                progress = Self.sum(progress, partial)
+            }
+            return (states.allSatisfy { $0 == "finished" } ? "finished" : "running", progress)
+        }
+    }
+
+    /// The partitions' latest counters and rates, summed for the caller's report.
+    private final class Partials: Sendable {
+        private let state: Mutex<(progress: [ImportProgress], rates: [Double])>
+
+        init(_ count: Int) {
+            state = Mutex(([ImportProgress](repeating: ImportProgress(), count: count), [Double](repeating: 0, count: count)))
+        }
+
+        func update(_ index: Int, _ progress: ImportProgress, _ rate: Double) -> (ImportProgress, Double) {
+            state.withLock { state in
+                state.progress[index] = progress
+                state.rates[index] = rate
+                return (state.progress.dropFirst().reduce(state.progress[0], EventImporter.sum), state.rates.reduce(0, +))
+            }
+        }
+    }
+
+    static func sum(_ a: ImportProgress, _ b: ImportProgress) -> ImportProgress {
+        var total = a
+        total.pages += b.pages
+        total.records += b.records
+        total.inserted += b.inserted
+        total.duplicates += b.duplicates
+        total.deadLettered += b.deadLettered
+        total.rateLimited += b.rateLimited
+        total.retries += b.retries
+        total.cursorRecoveries += b.cursorRecoveries
+        total.total = a.total ?? b.total  // the source's count of all records, as each partition's pages say it
+        return total
+    }
+
+    private func run(_ name: String, partition: SourceShape.Partition?,
+                     report: @escaping @Sendable (ImportProgress, Double) -> Void) async throws -> (state: String, progress: ImportProgress) {
         let connection = try await connector.connect(applicationName: "hacksync-import")
         defer { Task { await connection.close() } }
-        let store = ImportStore(connection: connection, name: settings.name)
+        let store = ImportStore(connection: connection, name: name)
         guard try await store.lock() else {
-            throw ImportError(description: "import \(settings.name) is already running in another process")
+            throw ImportError(description: "import \(name) is already running in another process")
         }
         var checkpoint = try await store.open(source: settings.source, restart: settings.restart)
         if checkpoint.state == "finished" {
-            logger.notice("already finished; --restart imports again", metadata: ["import": "\(settings.name)"])
+            logger.notice("already finished; --restart imports again", metadata: ["import": "\(name)"])
             return (checkpoint.state, checkpoint.progress)
         }
         try await store.prepare()
         do {
-            let finished = try await pull(from: checkpoint, into: store, report: report)
+            let finished = try await pull(from: checkpoint, into: store, partition: partition, report: report)
             return ("finished", finished.progress)
         } catch {
             checkpoint = (try? await store.open(source: settings.source, restart: false)) ?? checkpoint
@@ -100,7 +163,7 @@ public final class EventImporter: Sendable {
     /// commit interval, then commit together with the checkpoint after the
     /// last; a commit starts once the one before is done (one write in
     /// flight, so a checkpoint always follows the one before it).
-    private func pull(from start: ImportStore.Checkpoint, into store: ImportStore,
+    private func pull(from start: ImportStore.Checkpoint, into store: ImportStore, partition: SourceShape.Partition?,
                       report: @escaping @Sendable (ImportProgress, Double) -> Void) async throws -> ImportStore.Checkpoint {
         let runStart = ContinuousClock.now
         let recordsAtStart = start.progress.records
@@ -120,7 +183,9 @@ public final class EventImporter: Sendable {
         var pageSize = settings.pageSize
         var writing: Task<ImportStore.Checkpoint, Error>?
         var recoveriesInARow = 0
-        let fetch = { (position: SourceShape.Position, pageSize: Int) in Task { try await self.fetch(position, pageSize: pageSize) } }
+        let fetch = { (position: SourceShape.Position, pageSize: Int) in
+            Task { try await self.fetch(position, pageSize: pageSize, partition: partition) }
+        }
         var fetching = fetch(position, pageSize)
         // Read but not yet handed to a commit.
         var accepted: [ActivityRecord] = []
@@ -195,8 +260,9 @@ public final class EventImporter: Sendable {
     }
 
     /// Where to ask after a refused or expired cursor: after the last
-    /// committed record when the source can start there, else from the
-    /// first page (the rows already in are matched by id, not doubled).
+    /// record read (committed, or gathered for the next commit) when the
+    /// source can start there, else from the first page (the rows already
+    /// in are matched by id, not doubled).
     private func recovery(after lastID: String?, reason: String, _ counters: inout ImportProgress) -> SourceShape.Position {
         counters.cursorRecoveries += 1
         if let lastID, settings.shape.resumeParameter != nil {
@@ -223,7 +289,7 @@ public final class EventImporter: Sendable {
 
     /// One page, paced, retried: throws `CursorRejected` when the source
     /// refuses the cursor, `ImportError` when it fails for good.
-    private func fetch(_ position: SourceShape.Position, pageSize: Int) async throws -> Fetched {
+    private func fetch(_ position: SourceShape.Position, pageSize: Int, partition: SourceShape.Partition?) async throws -> Fetched {
         var pageSize = pageSize
         var rateLimited: Int64 = 0, retries: Int64 = 0
         var failures = 0
@@ -232,7 +298,7 @@ public final class EventImporter: Sendable {
             let slot = pacer.withLock { $0.reserve(now: Self.now()) }
             let wait = slot - Self.now()
             if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
-            let url = settings.shape.url(settings.source, at: position, limit: pageSize)
+            let url = settings.shape.url(settings.source, at: position, limit: pageSize, partition: partition)
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
             if let key = settings.apiKey { request.headers.add(name: "X-API-Key", value: key) }
