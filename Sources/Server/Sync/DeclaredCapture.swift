@@ -187,20 +187,18 @@ struct DeclaredCapture {
             END IF;
         """
 
-    /// Inserts and deletes, per statement: one INSERT … SELECT of the
-    /// transition table into the log (`inserted`/`deleted`: the log's
-    /// columns, `values`: the table's), and a wake-up if it wrote any row.
-    private static func statementCapture(_ name: String, inserted: String, deleted: String, values: String, order: String) -> String {
+    /// Inserts and deletes, per statement: `onInsert`/`onDelete` (reading
+    /// the transition table `new_rows`/`old_rows`), then a wake-up if the
+    /// last of them wrote any row.
+    private static func statementCapture(_ name: String, onInsert: String, onDelete: String) -> String {
         """
         CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP = 'INSERT' THEN
-                INSERT INTO sync.changes (tbl, op, \(inserted))
-                SELECT '\(name)', 'I', \(values) FROM new_rows\(order);
+        \(onInsert)
             ELSE
-                INSERT INTO sync.changes (tbl, op, \(deleted))
-                SELECT '\(name)', 'D', \(values) FROM old_rows\(order);
+        \(onDelete)
             END IF;
             IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
                 PERFORM pg_notify('hacksync', '');
@@ -210,15 +208,26 @@ struct DeclaredCapture {
         """
     }
 
+    /// One INSERT … SELECT of a transition table into the log (`columns`:
+    /// the log's, `values`: the table's).
+    private static func logRows(_ name: String, _ op: String, columns: String, values: String, from rows: String, order: String) -> String {
+        """
+                INSERT INTO sync.changes (tbl, op, \(columns))
+                SELECT '\(name)', '\(op)', \(values) FROM \(rows)\(order);
+        """
+    }
+
     private func capture(_ table: Table) -> String {
         let name = table.name
         let statement: String, update: String
         switch table.kind {
         case .document:
             let ref = table.countedBy?.column
-            statement = Self.statementCapture(name, inserted: "key1" + (ref == nil ? "" : ", new_ref"),
-                                              deleted: "key1" + (ref == nil ? "" : ", old_ref"),
-                                              values: "id" + (ref.map { ", \($0)" } ?? ""), order: " ORDER BY id")
+            let values = "id" + (ref.map { ", \($0)" } ?? "")
+            statement = Self.statementCapture(
+                name,
+                onInsert: Self.logRows(name, "I", columns: "key1" + (ref == nil ? "" : ", new_ref"), values: values, from: "new_rows", order: " ORDER BY id"),
+                onDelete: Self.logRows(name, "D", columns: "key1" + (ref == nil ? "" : ", old_ref"), values: values, from: "old_rows", order: " ORDER BY id"))
             let checks = table.watched.map { column in
                 "        IF NEW.\(column) IS DISTINCT FROM OLD.\(column) THEN cols := cols || '\(column)'::text;"
                     + (column == ref ? " old_ref := OLD.\(column); new_ref := NEW.\(column);" : "") + " END IF;"
@@ -247,8 +256,10 @@ struct DeclaredCapture {
             END $$;
             """
         case .join(let key1, let key2):
-            statement = Self.statementCapture(name, inserted: "key1, key2", deleted: "key1, key2",
-                                              values: "\(key1), \(key2)", order: "")
+            statement = Self.statementCapture(
+                name,
+                onInsert: Self.logRows(name, "I", columns: "key1, key2", values: "\(key1), \(key2)", from: "new_rows", order: ""),
+                onDelete: Self.logRows(name, "D", columns: "key1, key2", values: "\(key1), \(key2)", from: "old_rows", order: ""))
             update = """
             -- Only the keys are in documents: an update that moves one is a delete plus an insert.
             CREATE OR REPLACE FUNCTION sync.capture_\(name)_update() RETURNS trigger
@@ -276,23 +287,10 @@ struct DeclaredCapture {
                     SELECT '\(name)', '\(key)', r.\(key), \(sign)count(*) FROM \(rows) r WHERE r.\(key) IS NOT NULL GROUP BY r.\(key) ORDER BY r.\(key)
                     ON CONFLICT (tbl, fk, id) DO UPDATE SET n = d.n + excluded.n;
             """ }.joined(separator: "\n") }
-            statement = """
-            CREATE OR REPLACE FUNCTION sync.capture_\(name)() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP = 'INSERT' THEN
-            \(count("new_rows", ""))
-            \(referenced("I", "new_rows r CROSS JOIN LATERAL ", named("r")))
-                ELSE
-            \(count("old_rows", "-"))
-            \(referenced("D", "old_rows r CROSS JOIN LATERAL ", named("r")))
-                END IF;
-                IF FOUND AND NOT pg_try_advisory_xact_lock_shared(7261004) THEN  -- sync.wake_syncer(), inlined
-                    PERFORM pg_notify('hacksync', '');
-                END IF;
-                RETURN NULL;
-            END $$;
-            """
+            statement = Self.statementCapture(
+                name,
+                onInsert: count("new_rows", "") + "\n" + referenced("I", "new_rows r CROSS JOIN LATERAL ", named("r")),
+                onDelete: count("old_rows", "-") + "\n" + referenced("D", "old_rows r CROSS JOIN LATERAL ", named("r")))
             let unchanged = table.watched.map { "NEW.\($0) IS NOT DISTINCT FROM OLD.\($0)" }.joined(separator: " AND ")
             update = """
             -- Only the keys and the aggregated columns are in documents: an
