@@ -25,7 +25,7 @@ struct ImportCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Option(help: "The source's URL (its own query parameters are kept).") var source: String
         @Option(help: "The environment variable holding the API key, sent as X-API-Key.") var apiKeyEnv: String?
-        @Option(help: "The import's name: its checkpoint and its lock. Default: the source URL without its query.") var name: String?
+        @Option(help: "The import's name: its checkpoint and its lock. Default: the source URL without its query or credentials.") var name: String?
         @Option(help: "Records to ask for per page (a source may cap it).") var pageSize = 1000
         @Option(help: "Where a page's records are (dotted path).") var recordsPath = "data"
         @Option(help: "Where the next page's cursor is.") var cursorPath = "pagination.nextCursor"
@@ -65,7 +65,8 @@ struct ImportCommand: AsyncParsableCommand {
             }
             guard pageSize > 0 else { throw ValidationError("--page-size must be at least 1") }
             guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be 1 to 64") }
-            var settings = ImportSettings(name: name ?? String(source.prefix { $0 != "?" }), source: source)
+            var settings = ImportSettings(name: name ?? "", source: source)
+            if name == nil { settings.name = settings.displaySource }
             settings.apiKey = key
             settings.pageSize = pageSize
             settings.restart = restart

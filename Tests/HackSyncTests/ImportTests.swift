@@ -2,6 +2,7 @@ import Foundation
 import Import
 import Model
 import Postgres
+import Server
 import Testing
 
 @Suite struct EventTimestampTests {
@@ -218,5 +219,12 @@ import Testing
         var copy = PostgresCopyText()
         copy.row("a\tb", nil, "c\\d\ne\rf", "")
         #expect(String(decoding: copy.bytes, as: UTF8.self) == "a\\tb\t\\N\tc\\\\d\\ne\\rf\t\n")
+    }
+}
+
+@Suite struct ImportSettingsTests {
+    @Test func theShownSourceHasNoCredentialsOrQuery() {
+        let settings = ImportSettings(name: "x", source: "https://user:secret@events.example:8443/v1/activity?api_key=k&org=7#top")
+        #expect(settings.displaySource == "https://events.example:8443/v1/activity")
     }
 }

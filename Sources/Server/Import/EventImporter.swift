@@ -41,6 +41,17 @@ public struct ImportSettings: Sendable {
         self.name = name
         self.source = source
     }
+
+    /// The source as status, metrics and the dashboard show it: without
+    /// credentials in the URL and without its query (either may hold a key).
+    public var displaySource: String {
+        guard var parts = URLComponents(string: source) else { return "(an unparsable URL)" }
+        parts.user = nil
+        parts.password = nil
+        parts.query = nil
+        parts.fragment = nil
+        return parts.string ?? "(an unparsable URL)"
+    }
 }
 
 /// The import failed and stopped; its checkpoint is kept.
@@ -137,7 +148,7 @@ public final class EventImporter: Sendable {
         guard try await store.lock() else {
             throw ImportError(description: "import \(name) is already running in another process")
         }
-        var checkpoint = try await store.open(source: settings.source, restart: settings.restart)
+        var checkpoint = try await store.open(source: settings.displaySource, restart: settings.restart)
         if checkpoint.state == "finished" {
             logger.notice("already finished; --restart imports again", metadata: ["import": "\(name)"])
             return (checkpoint.state, checkpoint.progress)
@@ -147,7 +158,7 @@ public final class EventImporter: Sendable {
             let finished = try await pull(from: checkpoint, into: store, partition: partition, report: report)
             return ("finished", finished.progress)
         } catch {
-            checkpoint = (try? await store.open(source: settings.source, restart: false)) ?? checkpoint
+            checkpoint = (try? await store.open(source: settings.displaySource, restart: false)) ?? checkpoint
             checkpoint.state = "failed"
             try? await store.save(checkpoint, error: "\(error)")
             throw error
